@@ -1,0 +1,49 @@
+"""EfficientNet-B0 on COLA's log-mel spectrogram.
+
+Source: Saeed, Grangier & Zeghidour, "Contrastive learning of general-purpose audio
+representations" (COLA), ICASSP 2021, and google-research/cola: EfficientNet-B0 (Tan & Le,
+ICML 2019) trained from scratch on 64-bin log-mel spectrograms of 1 s crops at 16 kHz, global
+max pooling -> 1280-d. The network is timm's ``efficientnet_b0`` with one input channel and no
+pretrained weights. The log-mel is computed on the device (encoders/logmel.py).
+"""
+
+from __future__ import annotations
+
+import timm
+from torch import Tensor
+
+from ssl_music_bench.encoder import Encoder
+from ssl_music_bench.encoders.logmel import LogMel, LogMelConfig
+from ssl_music_bench.registry import register_encoder
+
+
+@register_encoder("effnet", paper="COLA, ICASSP 2021; Tan & Le, ICML 2019", input="mel")
+class EfficientNetB0(Encoder):
+    """EfficientNet-B0 (timm, from scratch) on a 64-bin log-mel at 16 kHz, global max pool, 1280-d (COLA)."""
+
+    sample_rate = 16_000
+    input_kind = "mel"
+    crop_samples = 16_000  # 1 s -> 98 frames, as in the COLA code
+    embed_dim = 1280
+    frame_dim = 1280
+    paper = "Saeed et al., ICASSP 2021 (COLA)"
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.logmel = LogMel(LogMelConfig(sample_rate=self.sample_rate))
+        # pretrained=False: nothing is fetched from a hub; num_classes=0 and global_pool=""
+        # leave the (B, 1280, H, W) feature map so that we choose the pooling (max, as COLA)
+        self.backbone = timm.create_model(
+            "efficientnet_b0", pretrained=False, in_chans=1, num_classes=0, global_pool=""
+        )
+
+    def frontend(self, wave: Tensor) -> Tensor:
+        self.check_input(wave)
+        return self.logmel(wave)  # (B, 1, mels, frames): frequency is height, time is width
+
+    def frames(self, features: Tensor) -> Tensor:
+        feature_map = self.backbone.forward_features(features)  # (B, 1280, H, W)
+        return feature_map.amax(dim=2).transpose(1, 2)  # max over frequency -> (B, W, 1280)
+
+    def pool(self, frames: Tensor) -> Tensor:
+        return frames.amax(dim=1)  # max over time: together, COLA's global max pooling

@@ -1,0 +1,163 @@
+"""The ``bench`` command.
+
+    bench list                                   what is registered, and what pairs with what
+    bench run --method M --encoder E --task T    pretrain (or reuse), embed, probe, record
+    bench table                                  the leaderboard from the run records
+    bench demo                                   the README's main job on the synthetic corpus
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+
+from rich.console import Console
+
+from ssl_music_bench.errors import BenchError
+
+DEMO_METHOD = "clmr"
+DEMO_ENCODERS = ("samplecnn", "effnet")
+DEMO_TASKS = ("synth-tags", "synth-genre")
+
+
+def _add_home(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--home", help="directory for data, caches, checkpoints and records "
+                        "(default: $BENCH_HOME or ~/.cache/ssl-music-bench)")
+
+
+def _add_plugin(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--plugin", action="append", default=[], metavar="FILE.py",
+                        help="a Python file that registers extra methods/encoders/tasks (repeatable)")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="bench", description="ssl-music-bench: self-supervised music "
+                                     "representations compared under one protocol.")
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    listing = commands.add_parser("list", help="methods, encoders, tasks and which encoders each method accepts")
+    _add_plugin(listing)
+
+    run = commands.add_parser("run", help="pretrain (or reuse), embed, probe and record one run")
+    run.add_argument("--method", required=True)
+    run.add_argument("--encoder", required=True)
+    run.add_argument("--task", required=True)
+    run.add_argument("--protocol", default="v1", help="built-in protocol name (v1, cpu) or a .toml file")
+    run.add_argument("--seed", type=int, default=0)
+    run.add_argument("--no-progress", action="store_true", help="no progress bars (for logs)")
+    _add_home(run)
+    _add_plugin(run)
+
+    table = commands.add_parser("table", help="render the leaderboard from the run records")
+    table.add_argument("--format", choices=("md", "csv"), default="md")
+    table.add_argument("--protocol", help="only records of this protocol")
+    table.add_argument("--records", help="directory of records (default: HOME/records)")
+    _add_home(table)
+
+    demo = commands.add_parser("demo", help="pretrain CLMR with both encoders on the synthetic corpus, "
+                               "probe two tasks, print the leaderboard (CPU protocol, ~minutes)")
+    demo.add_argument("--no-progress", action="store_true")
+    _add_home(demo)
+    return parser
+
+
+def command_list(args: argparse.Namespace, console: Console) -> None:
+    from ssl_music_bench.method import compatible_encoders
+    from ssl_music_bench.protocol import builtin_protocols
+    from ssl_music_bench.registry import ENCODERS, METHODS, TASKS
+
+    console.print("[bold]methods[/]")
+    for entry in METHODS.entries():
+        console.print(f"  {entry.name:<18} {entry.description}")
+        console.print(f"  {'':<18} encoders: {', '.join(compatible_encoders(entry.name))}")
+    console.print("[bold]encoders[/]")
+    for entry in ENCODERS.entries():
+        cls = entry.obj
+        console.print(f"  {entry.name:<18} {entry.description}")
+        console.print(f"  {'':<18} input {cls.input_kind}, {cls.sample_rate} Hz, crop {cls.crop_samples} samples, "
+                      f"{cls.embed_dim}-d")
+    console.print("[bold]tasks[/]")
+    for entry in TASKS.entries():
+        console.print(f"  {entry.name:<18} {entry.description}")
+    console.print(f"[bold]protocols[/]\n  {', '.join(builtin_protocols())}")
+
+
+def command_run(args: argparse.Namespace, console: Console) -> None:
+    import torch
+
+    from ssl_music_bench.home import resolve_home
+    from ssl_music_bench.protocol import load_protocol
+    from ssl_music_bench.run import run_benchmark
+
+    home = resolve_home(args.home)
+    protocol = load_protocol(args.protocol)
+    if protocol.pretrain.steps > 1000 and not torch.cuda.is_available():
+        console.print(f"[yellow]note:[/] protocol {protocol.name} pretrains for {protocol.pretrain.steps} steps, "
+                      "a GPU budget; on this CPU-only machine use --protocol cpu for a run of minutes.")
+    record, path = run_benchmark(args.method, args.encoder, args.task, protocol, args.seed, home,
+                                 console=console, progress=not args.no_progress)
+    metrics = ", ".join(f"{k} {100 * v:.2f}" for k, v in record["metrics"].items() if k != "tags_scored")
+    console.print(f"[bold]{args.method} + {args.encoder} on {args.task}[/] (protocol {protocol.name}, seed "
+                  f"{args.seed}): {metrics}  [{record['timings']['total_s']:.0f} s]")
+    console.print(f"record: {path}")
+
+
+def command_table(args: argparse.Namespace, console: Console) -> None:
+    from pathlib import Path
+
+    from ssl_music_bench.home import resolve_home
+    from ssl_music_bench.records import load_records, records_dir
+    from ssl_music_bench.table import render
+
+    directory = Path(args.records) if args.records else records_dir(resolve_home(args.home))
+    records = load_records(directory) if directory.is_dir() else []
+    if args.protocol:
+        records = [r for r in records if r["protocol"]["name"] == args.protocol]
+    sys.stdout.write(render(records, args.format))
+
+
+def command_demo(args: argparse.Namespace, console: Console) -> None:
+    from ssl_music_bench.home import resolve_home
+    from ssl_music_bench.protocol import load_protocol
+    from ssl_music_bench.records import load_records, records_dir
+    from ssl_music_bench.run import run_benchmark
+    from ssl_music_bench.table import render
+
+    home = resolve_home(args.home)
+    protocol = load_protocol("cpu")
+    console.print(f"[bold]ssl-music-bench demo[/]: {DEMO_METHOD} x {', '.join(DEMO_ENCODERS)} x "
+                  f"{', '.join(DEMO_TASKS)} under protocol cpu; home {home}")
+    for encoder in DEMO_ENCODERS:
+        for task in DEMO_TASKS:
+            record, _ = run_benchmark(DEMO_METHOD, encoder, task, protocol, 0, home, console=console,
+                                      progress=not args.no_progress)
+            metrics = ", ".join(f"{k} {100 * v:.2f}" for k, v in record["metrics"].items() if k != "tags_scored")
+            console.print(f"  {DEMO_METHOD} + {encoder} on {task}: {metrics}")
+    records = [r for r in load_records(records_dir(home)) if r["protocol"]["name"] == "cpu"]
+    sys.stdout.write("\n" + render(records, "md"))
+
+
+COMMANDS = {"list": command_list, "run": command_run, "table": command_table, "demo": command_demo}
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    console = Console(stderr=True)
+    try:
+        from ssl_music_bench.registry import load_plugin_file
+
+        for plugin in getattr(args, "plugin", []):
+            load_plugin_file(plugin)
+        COMMANDS[args.command](args, console)
+    except BenchError as error:
+        console.print(f"[bold red]error:[/] {error}", soft_wrap=True, highlight=False)
+        return 2
+    except KeyboardInterrupt:
+        console.print("interrupted: nothing half-written was kept; run the command again to continue.")
+        return 130
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,80 @@
+"""The pretext-method contract.
+
+A method receives a batch of audio segments already on the training device and resampled to its
+encoder's rate, builds its training views, runs the encoder and its own heads, and returns the
+loss. It declares which encoder inputs it can use ("wave", "mel"), so an incompatible pairing is
+refused before any data is touched. Methods hold no data loading, CLI or logging code.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Any, ClassVar
+
+import torch
+from torch import Tensor, nn
+
+from ssl_music_bench.encoder import Encoder
+from ssl_music_bench.errors import BenchError
+from ssl_music_bench.registry import ENCODERS, METHODS
+
+
+class Method(nn.Module):
+    """Base class of every registered pretext method."""
+
+    accepts: ClassVar[frozenset[str]] = frozenset({"wave", "mel"})
+    config_class: ClassVar[type]  # a dataclass whose defaults cite their source
+    paper: ClassVar[str] = ""
+
+    def __init__(self, encoder: Encoder, config: Any = None) -> None:
+        super().__init__()
+        self.encoder = encoder
+        self.config = config if config is not None else self.config_class()
+
+    def segment_seconds(self) -> float:
+        """Length of the excerpt the sampler must deliver for each example, in seconds."""
+        return self.encoder.crop_seconds
+
+    def training_loss(self, audio: Tensor) -> Tensor:
+        """(B, samples) at the encoder's rate, on the device -> scalar loss."""
+        raise NotImplementedError
+
+    def configure_optimizer(self) -> torch.optim.Optimizer:
+        """Adam with the method's own learning rate and weight decay (from its config)."""
+        return torch.optim.Adam(
+            self.parameters(), lr=self.config.learning_rate, weight_decay=self.config.weight_decay
+        )
+
+    def features(self, wave: Tensor) -> Tensor:
+        """Frozen features for the probe; the encoder's embedding unless the paper says otherwise."""
+        return self.encoder(wave)
+
+
+def config_from_overrides(config_class: type, overrides: dict[str, Any]) -> Any:
+    """Build a method config from ``key=value`` overrides, refusing unknown keys with a hint."""
+    fields = {f.name: f for f in dataclasses.fields(config_class)}
+    unknown = sorted(set(overrides) - set(fields))
+    if unknown:
+        raise BenchError(
+            f"{config_class.__name__} has no setting {', '.join(unknown)}. Its settings are: "
+            f"{', '.join(fields)}."
+        )
+    return config_class(**overrides)
+
+
+def compatible_encoders(method_name: str) -> list[str]:
+    """Names of the registered encoders whose input kind the method accepts."""
+    accepts = METHODS.get(method_name).obj.accepts
+    return [e.name for e in ENCODERS.entries() if e.obj.input_kind in accepts]
+
+
+def check_compatible(method_name: str, encoder_name: str) -> None:
+    """Refuse an incompatible pairing at the start, naming the encoders that would work."""
+    method_cls = METHODS.get(method_name).obj
+    encoder_cls = ENCODERS.get(encoder_name).obj
+    if encoder_cls.input_kind not in method_cls.accepts:
+        raise BenchError(
+            f'The method "{method_name}" works on {" or ".join(sorted(method_cls.accepts))} input, '
+            f'but the encoder "{encoder_name}" takes {encoder_cls.input_kind} input. Compatible '
+            f"encoders for {method_name}: {', '.join(compatible_encoders(method_name)) or '(none)'}."
+        )

@@ -1,0 +1,1 @@
+"""Built-in protocol files (TOML), one per protocol version."""

@@ -1,0 +1,98 @@
+"""Run records: one JSON document per finished run, written atomically.
+
+A record carries everything needed to trust and re-derive its numbers: what ran (method and
+its config, encoder, task, protocol with its hash, seed), what came out (metrics), how long it
+took, and provenance (package versions, git SHA and dirty flag, hardware, dataset manifest hash).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import platform
+import subprocess
+import tempfile
+from importlib import metadata
+from pathlib import Path
+from typing import Any
+
+import torch
+
+SCHEMA_VERSION = 1
+PACKAGES = ("ssl-music-bench", "torch", "torchaudio", "lightly", "timm", "torchmetrics", "pytorch-lightning", "nnAudio", "numpy")
+
+
+def records_dir(home: Path) -> Path:
+    return home / "records"
+
+
+def record_path(home: Path, record: dict[str, Any]) -> Path:
+    name = f"{record['method']}__{record['encoder']}__{record['task']}__seed{record['seed']}.json"
+    return records_dir(home) / record["protocol"]["name"] / name
+
+
+def write_json_atomic(path: Path, document: dict[str, Any]) -> None:
+    """Write to a temporary file in the same directory, then rename over the target."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(handle, "w", encoding="utf-8") as stream:
+            json.dump(document, stream, indent=2, default=str)
+            stream.flush()
+            os.fsync(stream.fileno())
+        os.replace(temporary, path)
+    except BaseException:
+        Path(temporary).unlink(missing_ok=True)
+        raise
+
+
+def write_record(home: Path, record: dict[str, Any]) -> Path:
+    path = record_path(home, record)
+    write_json_atomic(path, record)
+    return path
+
+
+def load_records(directory: Path) -> list[dict[str, Any]]:
+    """Every record below ``directory`` (unreadable files are skipped with a warning)."""
+    records = []
+    for path in sorted(directory.rglob("*.json")):
+        try:
+            record = json.loads(path.read_text(encoding="utf-8"))
+        except (OSError, json.JSONDecodeError) as error:
+            print(f"warning: skipping unreadable record {path}: {error}")
+            continue
+        if isinstance(record, dict) and record.get("schema_version") == SCHEMA_VERSION:
+            records.append(record)
+    return records
+
+
+def package_versions() -> dict[str, str | None]:
+    versions: dict[str, str | None] = {"python": platform.python_version()}
+    for package in PACKAGES:
+        try:
+            versions[package] = metadata.version(package)
+        except metadata.PackageNotFoundError:
+            versions[package] = None
+    return versions
+
+
+def git_state() -> dict[str, Any]:
+    """SHA and dirty flag of the source tree this package runs from, when it is a git checkout."""
+    source = Path(__file__).resolve().parent.parent
+    try:
+        sha = subprocess.run(
+            ["git", "-C", str(source), "rev-parse", "HEAD"], capture_output=True, text=True, timeout=10, check=True
+        ).stdout.strip()
+        status = subprocess.run(
+            ["git", "-C", str(source), "status", "--porcelain", "--untracked-files=no"],
+            capture_output=True, text=True, timeout=10, check=True,
+        ).stdout
+        return {"sha": sha, "dirty": bool(status.strip())}
+    except (OSError, subprocess.SubprocessError):
+        return {"sha": None, "dirty": None}
+
+
+def hardware() -> dict[str, Any]:
+    device = torch.cuda.get_device_name(0) if torch.cuda.is_available() else "cpu"
+    return {"device": device, "cpu": platform.processor() or platform.machine(), "cpu_count": os.cpu_count(),
+            "torch_threads": torch.get_num_threads()}

@@ -1,0 +1,145 @@
+"""One benchmark run: pretrain (or reuse), embed, probe, record.
+
+    bench run --method clmr --encoder samplecnn --task synth-tags --protocol cpu --seed 0
+
+Pretraining depends on (method, method config, encoder, pretraining data, protocol, seed) only,
+so its checkpoint is reused by every downstream task.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import time
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+import torch
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+from ssl_music_bench.checkpoint import checkpoint_key, is_complete, load_checkpoint, save_checkpoint
+from ssl_music_bench.embed import embed_clips
+from ssl_music_bench.method import Method, check_compatible
+from ssl_music_bench.metrics import per_tag_average_precision, task_metrics
+from ssl_music_bench.pretrain import pretrain
+from ssl_music_bench.probe import ProbeData, train_probe
+from ssl_music_bench.protocol import Protocol
+from ssl_music_bench.records import SCHEMA_VERSION, git_state, hardware, package_versions, write_record
+from ssl_music_bench.registry import ENCODERS, METHODS, TASKS
+from ssl_music_bench.task import TaskData
+
+
+def build_method(method_name: str, encoder_name: str, config: Any = None) -> Method:
+    check_compatible(method_name, encoder_name)
+    encoder = ENCODERS.get(encoder_name).obj()
+    return METHODS.get(method_name).obj(encoder, config)
+
+
+def pretrained_method(
+    method_name: str, encoder_name: str, protocol: Protocol, seed: int, home: Path, console: Console, progress: bool
+) -> tuple[Method, dict[str, Any]]:
+    """The method after the protocol's pretraining, from the checkpoint cache when it is there."""
+    torch.manual_seed(seed)  # initial weights depend on the seed only
+    method = build_method(method_name, encoder_name)
+    spec = {
+        "method": method_name,
+        "method_config": dataclasses.asdict(method.config),
+        "encoder": encoder_name,
+        "pretrain_data": protocol.pretrain.data,
+        "synth_size": protocol.synth_size,
+        "protocol": protocol.name,
+        "protocol_sha256": protocol.sha256,
+        "seed": seed,
+    }
+    key = checkpoint_key(spec)
+    directory = home / "checkpoints" / f"{method_name}-{encoder_name}-{key}"
+    if is_complete(directory):
+        stored = load_checkpoint(directory, method)
+        console.print(f"[green]reusing[/] pretrained checkpoint {directory.name}")
+        return method, {**stored["pretraining"], "checkpoint": directory.name, "reused": True,
+                        "weights_sha256": stored["weights_sha256"]}
+    data = TASKS.get(protocol.pretrain.data).obj().load(home, protocol)
+    console.print(
+        f"pretraining [bold]{method_name}[/] + [bold]{encoder_name}[/] for {protocol.pretrain.steps} steps "
+        f"of batch {protocol.pretrain.batch_size} on the train split of {protocol.pretrain.data}"
+    )
+    result = pretrain(method, data.store, data.indices["train"], protocol, seed, progress=progress)
+    summary = {"seconds": round(result.seconds, 2), "steps": result.steps, "loss_curve": result.loss_curve,
+               "data": protocol.pretrain.data, "data_manifest_sha256": data.manifest_sha256}
+    sha = save_checkpoint(directory, method, {"spec": spec, "pretraining": summary})
+    return method, {**summary, "checkpoint": directory.name, "reused": False, "weights_sha256": sha}
+
+
+def _progress(console: Console, enabled: bool) -> Progress:
+    return Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+                    console=console, disable=not enabled, transient=True)
+
+
+def embed_task(method: Method, data: TaskData, protocol: Protocol, console: Console, progress: bool) -> dict[str, ProbeData]:
+    device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    method.to(device).eval()
+    encoder = method.encoder
+    splits = {}
+    with _progress(console, progress) as bar:
+        for split in ("train", "valid", "test"):
+            embeddings, owner = embed_clips(
+                method.features, data.store, data.indices[split], encoder.sample_rate, encoder.crop_samples,
+                protocol.probe.embed_batch_size, device, bar, f"embedding {data.name} {split}",
+            )
+            splits[split] = ProbeData(embeddings, owner, data.targets[split])
+    method.cpu()
+    return splits
+
+
+def run_benchmark(
+    method_name: str, encoder_name: str, task_name: str, protocol: Protocol, seed: int, home: Path,
+    console: Console | None = None, progress: bool = True,
+) -> tuple[dict[str, Any], Path]:
+    """Run one (method, encoder, task, protocol, seed) cell and write its record."""
+    console = console or Console()
+    check_compatible(method_name, encoder_name)
+    task = TASKS.get(task_name).obj()
+    started = time.perf_counter()
+    method, pretraining = pretrained_method(method_name, encoder_name, protocol, seed, home, console, progress)
+    data = task.load(home, protocol)
+    embed_started = time.perf_counter()
+    splits = embed_task(method, data, protocol, console, progress)
+    probe_started = time.perf_counter()
+    probe = train_probe(task.kind, splits["train"], splits["valid"], protocol.probe, seed)
+    test_scores = probe.clip_scores(task.kind, splits["test"])
+    metrics = task_metrics(task.kind, test_scores, splits["test"].targets)
+    valid_metrics = task_metrics(task.kind, probe.clip_scores(task.kind, splits["valid"]), splits["valid"].targets)
+    finished = time.perf_counter()
+    record: dict[str, Any] = {
+        "schema_version": SCHEMA_VERSION,
+        "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "protocol": {"name": protocol.name, "version": protocol.version, "sha256": protocol.sha256},
+        "method": method_name,
+        "method_config": dataclasses.asdict(method.config),
+        "encoder": encoder_name,
+        "encoder_parameters": method.encoder.parameter_count(),
+        "task": task_name,
+        "task_kind": task.kind,
+        "label_fraction": 1.0,
+        "seed": seed,
+        "metrics": metrics,
+        "valid_metrics": valid_metrics,
+        "probe": {"kind": protocol.probe.kind, "epochs": probe.epochs, "best_valid_loss": probe.best_valid_loss},
+        "pretraining": pretraining,
+        "timings": {
+            "pretrain_s": round(embed_started - started, 2),
+            "embed_s": round(probe_started - embed_started, 2),
+            "probe_s": round(finished - probe_started, 2),
+            "total_s": round(finished - started, 2),
+        },
+        "dataset": {"manifest_sha256": data.manifest_sha256,
+                    "clips": {split: len(data.indices[split]) for split in data.indices}},
+        "versions": package_versions(),
+        "git": git_state(),
+        "hardware": hardware(),
+    }
+    if task.kind == "multilabel":
+        per_tag = per_tag_average_precision(test_scores, splits["test"].targets)
+        record["per_tag_average_precision"] = dict(zip(data.label_names, per_tag))
+    return record, write_record(home, record)
