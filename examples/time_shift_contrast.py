@@ -49,7 +49,8 @@ class TimeShiftContrast(Method):
     def segment_seconds(self) -> float:
         return self.config.excerpt_crops * self.encoder.crop_seconds
 
-    def training_loss(self, audio: Tensor) -> Tensor:
+    def training_loss(self, batch: dict[str, Tensor]) -> Tensor:
+        audio = batch["audio"]
         first = self.projection(self.encoder(random_crop(audio, self.encoder.crop_samples)))
         second = self.projection(self.encoder(random_crop(audio, self.encoder.crop_samples)))
         return self.criterion(first, second)

@@ -70,7 +70,8 @@ class CLMR(Method):
         crop = random_crop(audio, self.encoder.crop_samples)
         return self.augment(crop, self.encoder.sample_rate)
 
-    def training_loss(self, audio: Tensor) -> Tensor:
+    def training_loss(self, batch: dict[str, Tensor]) -> Tensor:
+        audio = batch["audio"]
         z_i = self.projection(self.encoder(self.view(audio)))
         z_j = self.projection(self.encoder(self.view(audio)))
         return self.criterion(z_i, z_j)

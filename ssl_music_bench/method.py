@@ -13,16 +13,20 @@ from typing import Any, ClassVar
 
 import torch
 from torch import Tensor, nn
+from torch.utils.data import DataLoader, Dataset
 
 from ssl_music_bench.encoder import Encoder
 from ssl_music_bench.errors import BenchError
 from ssl_music_bench.registry import ENCODERS, METHODS
+from ssl_music_bench.sampler import Example, ExcerptDataset, pretrain_loader
+from ssl_music_bench.store import ClipStore
 
 
 class Method(nn.Module):
     """Base class of every registered pretext method."""
 
     accepts: ClassVar[frozenset[str]] = frozenset({"wave", "mel"})
+    audio_keys: ClassVar[tuple[str, ...]] = ("audio",)  # batch entries resampled on the device
     config_class: ClassVar[type]  # a dataclass whose defaults cite their source
     paper: ClassVar[str] = ""
 
@@ -35,8 +39,23 @@ class Method(nn.Module):
         """Length of the excerpt the sampler must deliver for each example, in seconds."""
         return self.encoder.crop_seconds
 
-    def training_loss(self, audio: Tensor) -> Tensor:
-        """(B, samples) at the encoder's rate, on the device -> scalar loss."""
+    def pretrain_dataset(self, store: ClipStore, indices: list[int]) -> Dataset[Example]:
+        """What one pretraining example is: by default {"audio": a random excerpt of a clip}.
+
+        Methods that need more (stems, silence flags, ...) return their own dataset; it must
+        only slice stored arrays, everything batchable happens in ``training_loss``.
+        """
+        return ExcerptDataset(store, indices, round(self.segment_seconds() * store.sample_rate))
+
+    def pretrain_batches(
+        self, store: ClipStore, indices: list[int], batch_size: int, steps: int, seed: int, num_workers: int
+    ) -> DataLoader[Example]:
+        """Exactly ``steps`` batches for pretraining. Override to control what goes into one
+        batch (e.g. source-homogeneous batches); the default draws examples independently."""
+        return pretrain_loader(self.pretrain_dataset(store, indices), batch_size, steps, seed, num_workers)
+
+    def training_loss(self, batch: Example) -> Tensor:
+        """A batch on the device, its ``audio_keys`` at the encoder's rate -> scalar loss."""
         raise NotImplementedError
 
     def configure_optimizer(self) -> torch.optim.Optimizer:

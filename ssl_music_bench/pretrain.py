@@ -20,7 +20,7 @@ from torch import Tensor
 from ssl_music_bench.audio import resample
 from ssl_music_bench.method import Method
 from ssl_music_bench.protocol import Protocol
-from ssl_music_bench.sampler import excerpt_loader
+from ssl_music_bench.sampler import Example
 from ssl_music_bench.store import ClipStore
 
 
@@ -32,10 +32,12 @@ class PretrainModule(pl.LightningModule):
         self.method = method
         self.store_rate = store_rate
 
-    def training_step(self, batch: Tensor, batch_idx: int) -> Tensor:
-        audio = resample(batch, self.store_rate, self.method.encoder.sample_rate)
-        loss = self.method.training_loss(audio)
-        self.log("loss", loss, prog_bar=True, batch_size=batch.shape[0])
+    def training_step(self, batch: Example, batch_idx: int) -> Tensor:
+        rate = self.method.encoder.sample_rate
+        for key in self.method.audio_keys:
+            batch[key] = resample(batch[key], self.store_rate, rate)
+        loss = self.method.training_loss(batch)
+        self.log("loss", loss, prog_bar=True, batch_size=len(next(iter(batch.values()))))
         return loss
 
     def configure_optimizers(self) -> torch.optim.Optimizer:
@@ -83,9 +85,8 @@ def pretrain(
     quiet_lightning()
     pl.seed_everything(seed, workers=True, verbose=False)
     settings = protocol.pretrain
-    excerpt = round(method.segment_seconds() * store.sample_rate)
-    loader = excerpt_loader(
-        store, indices, excerpt, settings.batch_size, settings.steps, seed, settings.num_workers
+    loader = method.pretrain_batches(
+        store, indices, settings.batch_size, settings.steps, seed, settings.num_workers
     )
     history = LossHistory(settings.log_every_steps)
     callbacks: list[Callback] = [history]
