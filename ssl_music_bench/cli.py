@@ -45,6 +45,8 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--task", required=True)
     run.add_argument("--protocol", default="v1", help="built-in protocol name (v1, cpu) or a .toml file")
     run.add_argument("--seed", type=int, default=0)
+    run.add_argument("--set", action="append", default=[], metavar="NAME=VALUE", dest="settings",
+                     help="override a method setting, e.g. --set sources=drums (repeatable)")
     run.add_argument("--no-progress", action="store_true", help="no progress bars (for logs)")
     _add_home(run)
     _add_plugin(run)
@@ -92,15 +94,29 @@ def command_run(args: argparse.Namespace, console: Console) -> None:
 
     home = resolve_home(args.home)
     protocol = load_protocol(args.protocol)
+    overrides = parse_settings(args.settings)
     if protocol.pretrain.steps > 1000 and not torch.cuda.is_available():
         console.print(f"[yellow]note:[/] protocol {protocol.name} pretrains for {protocol.pretrain.steps} steps, "
                       "a GPU budget; on this CPU-only machine use --protocol cpu for a run of minutes.")
     record, path = run_benchmark(args.method, args.encoder, args.task, protocol, args.seed, home,
-                                 console=console, progress=not args.no_progress)
+                                 console=console, progress=not args.no_progress, overrides=overrides)
     metrics = ", ".join(f"{k} {100 * v:.2f}" for k, v in record["metrics"].items() if k != "tags_scored")
-    console.print(f"[bold]{args.method} + {args.encoder} on {args.task}[/] (protocol {protocol.name}, seed "
+    console.print(f"[bold]{record['method']} + {args.encoder} on {args.task}[/] (protocol {protocol.name}, seed "
                   f"{args.seed}): {metrics}  [{record['timings']['total_s']:.0f} s]")
     console.print(f"record: {path}")
+
+
+def parse_settings(settings: list[str]) -> dict[str, str]:
+    overrides = {}
+    for setting in settings:
+        name, separator, value = setting.partition("=")
+        if not separator or not name.strip():
+            raise BenchError(
+                f"--set expects NAME=VALUE (e.g. --set sources=drums), got {setting!r}. "
+                f"`bench list` shows the methods; each method's settings are the fields of its config."
+            )
+        overrides[name.strip()] = value.strip()
+    return overrides
 
 
 def command_table(args: argparse.Namespace, console: Console) -> None:

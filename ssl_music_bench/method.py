@@ -20,6 +20,7 @@ from ssl_music_bench.errors import BenchError
 from ssl_music_bench.registry import ENCODERS, METHODS
 from ssl_music_bench.sampler import Example, ExcerptDataset, pretrain_loader
 from ssl_music_bench.store import ClipStore
+from ssl_music_bench.task import TaskData
 
 
 class Method(nn.Module):
@@ -29,6 +30,11 @@ class Method(nn.Module):
     audio_keys: ClassVar[tuple[str, ...]] = ("audio",)  # batch entries resampled on the device
     config_class: ClassVar[type]  # a dataclass whose defaults cite their source
     paper: ClassVar[str] = ""
+    # Baselines bend two rules of self-supervision: "random-init" is not trained at all, and
+    # "supervised" trains on the labels of the task it is evaluated on (its checkpoint is then
+    # specific to that task instead of shared by all tasks).
+    needs_pretraining: ClassVar[bool] = True
+    uses_task_labels: ClassVar[bool] = False
 
     def __init__(self, encoder: Encoder, config: Any = None) -> None:
         super().__init__()
@@ -64,21 +70,61 @@ class Method(nn.Module):
             self.parameters(), lr=self.config.learning_rate, weight_decay=self.config.weight_decay
         )
 
+    def attach_task(self, data: TaskData) -> None:
+        """Methods with ``uses_task_labels`` receive the task before training (heads, targets)."""
+
     def features(self, wave: Tensor) -> Tensor:
         """Frozen features for the probe; the encoder's embedding unless the paper says otherwise."""
         return self.encoder(wave)
 
 
-def config_from_overrides(config_class: type, overrides: dict[str, Any]) -> Any:
-    """Build a method config from ``key=value`` overrides, refusing unknown keys with a hint."""
+def config_from_overrides(method_name: str, overrides: dict[str, str]) -> Any:
+    """A method's config with ``--set key=value`` overrides applied, values parsed by field type.
+
+    Numbers and booleans are parsed from text; tuple and list fields take comma-separated values
+    (``--set sources=drums,bass``). Unknown keys and unparsable values are refused with a hint.
+    """
+    config_class = METHODS.get(method_name).obj.config_class
+    default = config_class()
     fields = {f.name: f for f in dataclasses.fields(config_class)}
     unknown = sorted(set(overrides) - set(fields))
     if unknown:
         raise BenchError(
-            f"{config_class.__name__} has no setting {', '.join(unknown)}. Its settings are: "
-            f"{', '.join(fields)}."
+            f'The method "{method_name}" has no setting {", ".join(unknown)}. Its settings are: '
+            f"{', '.join(fields)}. Use --set NAME=VALUE with one of those names."
         )
-    return config_class(**overrides)
+    values = {}
+    for name, text in overrides.items():
+        current = getattr(default, name)
+        try:
+            values[name] = _parse_like(current, text)
+        except ValueError as error:
+            raise BenchError(
+                f'--set {name}={text}: the setting {name} of "{method_name}" holds a '
+                f"{type(current).__name__} (default {current!r}) and {text!r} is not one ({error})."
+            ) from error
+    return dataclasses.replace(default, **values)
+
+
+def _parse_like(current: Any, text: str) -> Any:
+    if isinstance(current, bool):
+        if text.lower() not in ("true", "false", "1", "0", "yes", "no"):
+            raise ValueError("expected true or false")
+        return text.lower() in ("true", "1", "yes")
+    if isinstance(current, int | float | str):
+        return type(current)(text)
+    if isinstance(current, tuple | list):
+        items = [item.strip() for item in text.split(",") if item.strip()]
+        kind = type(current[0]) if current else str
+        return type(current)(kind(item) for item in items)
+    raise ValueError(f"settings of type {type(current).__name__} cannot be set from the command line")
+
+
+def method_label(method_name: str, overrides: dict[str, str]) -> str:
+    """Row name of a run: the method, with any non-default settings, e.g. ``msa[sources=drums]``."""
+    if not overrides:
+        return method_name
+    return f"{method_name}[{','.join(f'{k}={v}' for k, v in sorted(overrides.items()))}]"
 
 
 def compatible_encoders(method_name: str) -> list[str]:

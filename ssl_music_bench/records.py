@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import os
 import platform
+import re
 import subprocess
 import tempfile
 from importlib import metadata
@@ -27,7 +28,8 @@ def records_dir(home: Path) -> Path:
 
 
 def record_path(home: Path, record: dict[str, Any]) -> Path:
-    name = f"{record['method']}__{record['encoder']}__{record['task']}__seed{record['seed']}.json"
+    method = re.sub(r"[^A-Za-z0-9._-]+", "_", record["method"]).strip("_")
+    name = f"{method}__{record['encoder']}__{record['task']}__seed{record['seed']}.json"
     return records_dir(home) / record["protocol"]["name"] / name
 
 

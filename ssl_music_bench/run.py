@@ -20,7 +20,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 
 from ssl_music_bench.checkpoint import checkpoint_key, is_complete, load_checkpoint, save_checkpoint
 from ssl_music_bench.embed import embed_clips
-from ssl_music_bench.method import Method, check_compatible
+from ssl_music_bench.method import Method, check_compatible, config_from_overrides, method_label
 from ssl_music_bench.metrics import per_tag_average_precision, task_metrics
 from ssl_music_bench.pretrain import pretrain
 from ssl_music_bench.probe import ProbeData, train_probe
@@ -30,23 +30,34 @@ from ssl_music_bench.registry import ENCODERS, METHODS, TASKS
 from ssl_music_bench.task import TaskData
 
 
-def build_method(method_name: str, encoder_name: str, config: Any = None) -> Method:
+def build_method(method_name: str, encoder_name: str, overrides: dict[str, str] | None = None) -> Method:
     check_compatible(method_name, encoder_name)
+    config = config_from_overrides(method_name, overrides or {})
     encoder = ENCODERS.get(encoder_name).obj()
     return METHODS.get(method_name).obj(encoder, config)
 
 
 def pretrained_method(
-    method_name: str, encoder_name: str, protocol: Protocol, seed: int, home: Path, console: Console, progress: bool
+    method_name: str, encoder_name: str, protocol: Protocol, seed: int, home: Path, console: Console,
+    progress: bool, overrides: dict[str, str] | None = None, task_name: str | None = None,
 ) -> tuple[Method, dict[str, Any]]:
-    """The method after the protocol's pretraining, from the checkpoint cache when it is there."""
+    """The method after the protocol's pretraining, from the checkpoint cache when it is there.
+
+    Self-supervised methods pretrain on the protocol's data, so one checkpoint serves every task;
+    a method that ``uses_task_labels`` (the supervised baseline) trains on ``task_name``'s
+    train split instead, and its checkpoint belongs to that task.
+    """
     torch.manual_seed(seed)  # initial weights depend on the seed only
-    method = build_method(method_name, encoder_name)
+    method = build_method(method_name, encoder_name, overrides)
+    method_class = type(method)
+    data_name = task_name if method_class.uses_task_labels else protocol.pretrain.data
     spec = {
-        "method": method_name,
+        "method": method_label(method_name, overrides),
+        "method_name": method_name,
+        "method_overrides": overrides,
         "method_config": dataclasses.asdict(method.config),
         "encoder": encoder_name,
-        "pretrain_data": protocol.pretrain.data,
+        "pretrain_data": data_name if method_class.needs_pretraining else None,
         "synth_size": protocol.synth_size,
         "protocol": protocol.name,
         "protocol_sha256": protocol.sha256,
@@ -54,19 +65,24 @@ def pretrained_method(
     }
     key = checkpoint_key(spec)
     directory = home / "checkpoints" / f"{method_name}-{encoder_name}-{key}"
+    data = TASKS.get(data_name).obj().load(home, protocol) if method_class.uses_task_labels else None
+    if data is not None:
+        method.attach_task(data)
     if is_complete(directory):
         stored = load_checkpoint(directory, method)
         console.print(f"[green]reusing[/] pretrained checkpoint {directory.name}")
         return method, {**stored["pretraining"], "checkpoint": directory.name, "reused": True,
                         "weights_sha256": stored["weights_sha256"]}
-    data = TASKS.get(protocol.pretrain.data).obj().load(home, protocol)
-    console.print(
-        f"pretraining [bold]{method_name}[/] + [bold]{encoder_name}[/] for {protocol.pretrain.steps} steps "
-        f"of batch {protocol.pretrain.batch_size} on the train split of {protocol.pretrain.data}"
-    )
-    result = pretrain(method, data.store, data.indices["train"], protocol, seed, progress=progress)
-    summary = {"seconds": round(result.seconds, 2), "steps": result.steps, "loss_curve": result.loss_curve,
-               "data": protocol.pretrain.data, "data_manifest_sha256": data.manifest_sha256}
+    summary: dict[str, Any] = {"seconds": 0.0, "steps": 0, "loss_curve": [], "data": None}
+    if method_class.needs_pretraining:
+        data = data or TASKS.get(data_name).obj().load(home, protocol)
+        console.print(
+            f"pretraining [bold]{method_name}[/] + [bold]{encoder_name}[/] for {protocol.pretrain.steps} steps "
+            f"of batch {protocol.pretrain.batch_size} on the train split of {data_name}"
+        )
+        result = pretrain(method, data.store, data.indices["train"], protocol, seed, progress=progress)
+        summary = {"seconds": round(result.seconds, 2), "steps": result.steps, "loss_curve": result.loss_curve,
+                   "data": data_name, "data_manifest_sha256": data.manifest_sha256}
     sha = save_checkpoint(directory, method, {"spec": spec, "pretraining": summary})
     return method, {**summary, "checkpoint": directory.name, "reused": False, "weights_sha256": sha}
 
@@ -94,14 +110,18 @@ def embed_task(method: Method, data: TaskData, protocol: Protocol, console: Cons
 
 def run_benchmark(
     method_name: str, encoder_name: str, task_name: str, protocol: Protocol, seed: int, home: Path,
-    console: Console | None = None, progress: bool = True,
+    console: Console | None = None, progress: bool = True, overrides: dict[str, str] | None = None,
 ) -> tuple[dict[str, Any], Path]:
     """Run one (method, encoder, task, protocol, seed) cell and write its record."""
     console = console or Console()
+    overrides = overrides or {}
     check_compatible(method_name, encoder_name)
+    config_from_overrides(method_name, overrides)  # refuse bad settings before any work
     task = TASKS.get(task_name).obj()
     started = time.perf_counter()
-    method, pretraining = pretrained_method(method_name, encoder_name, protocol, seed, home, console, progress)
+    method, pretraining = pretrained_method(
+        method_name, encoder_name, protocol, seed, home, console, progress, overrides, task_name
+    )
     data = task.load(home, protocol)
     embed_started = time.perf_counter()
     splits = embed_task(method, data, protocol, console, progress)
@@ -115,7 +135,9 @@ def run_benchmark(
         "schema_version": SCHEMA_VERSION,
         "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
         "protocol": {"name": protocol.name, "version": protocol.version, "sha256": protocol.sha256},
-        "method": method_name,
+        "method": method_label(method_name, overrides),
+        "method_name": method_name,
+        "method_overrides": overrides,
         "method_config": dataclasses.asdict(method.config),
         "encoder": encoder_name,
         "encoder_parameters": method.encoder.parameter_count(),

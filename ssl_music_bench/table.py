@@ -16,6 +16,12 @@ from typing import Any
 Row = tuple[str, str]  # (method, encoder)
 Column = tuple[str, str]  # (task, metric)
 REPORTED_METRICS = ("roc_auc", "pr_auc", "accuracy")
+BASELINES = ("random-init", "supervised")  # the floor and the ceiling: kept at the bottom
+
+
+def _row_order(row: Row) -> tuple[bool, str, str]:
+    method, encoder = row
+    return (method.split("[")[0] in BASELINES, method, encoder)
 
 
 def _collect(records: list[dict[str, Any]]) -> dict[str, dict[Row, dict[Column, list[float]]]]:
@@ -43,7 +49,7 @@ def table_rows(records: list[dict[str, Any]]) -> dict[str, tuple[list[str], list
     for protocol, rows in sorted(_collect(records).items()):
         columns = sorted({column for cells in rows.values() for column in cells})
         header = ["method", "encoder"] + [f"{task} {metric}" for task, metric in columns]
-        body = [[method, encoder] + [_cell(rows[(method, encoder)].get(c, [])) for c in columns] for method, encoder in sorted(rows)]
+        body = [[method, encoder] + [_cell(rows[(method, encoder)].get(c, [])) for c in columns] for method, encoder in sorted(rows, key=_row_order)]
         tables[protocol] = (header, body)
     return tables
 
