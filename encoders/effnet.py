@@ -26,6 +26,7 @@ class EfficientNetB0(Encoder):
     crop_samples = 16_000  # 1 s -> 98 frames, as in the COLA code
     embed_dim = 1280
     frame_dim = 1280
+    sequence_hop = 32 * 160  # the backbone's time stride x the mel hop: one frame per 320 ms
     paper = "Saeed et al., ICASSP 2021 (COLA)"
 
     def __init__(self) -> None:

@@ -6,6 +6,10 @@ Burgoyne, ISMIR 2021; Spijkervet/CLMR clmr/models/sample_cnn.py): 59,049 samples
 22,050 Hz. A strided stem conv (k3, s3) and nine blocks of conv(k3) + BN + ReLU + max-pool(3)
 reduce 59,049 samples to one frame; a final conv gives the 512-d embedding.
 2,368,512 parameters without a head.
+
+For frame-level methods (CPC) ``sequence`` is the output of the 5th pooled block: 256-d steps
+every 3^6 = 729 samples (33 ms; 81 steps per crop, receptive field 1,455 samples), the layer
+closest to CPC's own encoder (480-sample hop, 710-sample receptive field; FACTS.md, CPC).
 """
 
 from __future__ import annotations
@@ -36,6 +40,9 @@ class SampleCNN(Encoder):
     crop_samples = 59_049
     embed_dim = 512
     frame_dim = 512
+    sequence_blocks = 5  # sequence(): the output of this many pooled blocks
+    sequence_dim = BLOCK_CHANNELS[sequence_blocks - 1][1]  # 256
+    sequence_hop = 3 ** (1 + sequence_blocks)  # stem stride 3, then max-pool(3) per block: 729
     paper = "Lee et al., SMC 2017; Spijkervet & Burgoyne, ISMIR 2021"
 
     def __init__(self) -> None:
@@ -53,6 +60,10 @@ class SampleCNN(Encoder):
     def frames(self, features: Tensor) -> Tensor:
         # one frame per 3^10 samples: a crop of 59,049 samples gives T = 1
         return self.layers(features).transpose(1, 2)
+
+    def sequence(self, features: Tensor) -> Tensor:
+        # stem (conv, BN, ReLU) then 4 modules per pooled block
+        return self.layers[: 3 + 4 * self.sequence_blocks](features).transpose(1, 2)
 
     def pool(self, frames: Tensor) -> Tensor:
         # CLMR flattens the single remaining frame; for longer input, average the frames

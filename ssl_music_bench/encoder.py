@@ -7,11 +7,17 @@ size of its embedding. It owns its frontend (e.g. the log-mel on the device) and
 the frame sequence before pooling, which CPC needs.
 
     wave (B, crop_samples) --frontend--> features --frames--> (B, T, frame_dim) --pool--> (B, embed_dim)
+                                                  --sequence--> (B, T', sequence_dim)  (frame-level methods)
+
+``sequence`` is the frame sequence a frame-level method (CPC) predicts along. By default it is
+``frames``; an encoder whose frames are too coarse for that (SampleCNN: one frame per crop)
+returns an earlier layer's output instead, and says so with ``sequence_dim`` and
+``sequence_hop`` (input samples per sequence step, to turn step counts into seconds).
 """
 
 from __future__ import annotations
 
-from typing import ClassVar, Literal
+from typing import Any, ClassVar, Literal
 
 import torch
 from torch import Tensor, nn
@@ -27,7 +33,14 @@ class Encoder(nn.Module):
     crop_samples: ClassVar[int]
     embed_dim: ClassVar[int]
     frame_dim: ClassVar[int]
+    sequence_dim: ClassVar[int]  # size of sequence() steps; = frame_dim unless sequence() is overridden
+    sequence_hop: ClassVar[int]  # input samples per sequence() step (approximate where padding rounds)
     paper: ClassVar[str] = ""
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        if cls.sequence is Encoder.sequence and "frame_dim" in vars(cls):
+            cls.sequence_dim = cls.frame_dim  # the default sequence is the frames
 
     @property
     def crop_seconds(self) -> float:
@@ -44,6 +57,10 @@ class Encoder(nn.Module):
     def pool(self, frames: Tensor) -> Tensor:
         """(B, T, frame_dim) -> (B, embed_dim)."""
         raise NotImplementedError
+
+    def sequence(self, features: Tensor) -> Tensor:
+        """Frontend output -> (B, T', sequence_dim): the sequence frame-level methods predict along."""
+        return self.frames(features)
 
     def embed_features(self, features: Tensor) -> Tensor:
         """Embedding from frontend output (methods that augment the spectrogram use this)."""

@@ -64,8 +64,12 @@ class Method(nn.Module):
         """A batch on the device, its ``audio_keys`` at the encoder's rate -> scalar loss."""
         raise NotImplementedError
 
-    def configure_optimizer(self) -> torch.optim.Optimizer:
-        """Adam with the method's own learning rate and weight decay (from its config)."""
+    def configure_optimizer(self, total_steps: int) -> Any:
+        """Optimiser (and schedule) in Lightning's ``configure_optimizers`` format.
+
+        The default is Adam with the method's learning rate and weight decay, constant; a method
+        whose paper schedules the rate over the budget uses ``total_steps`` (the protocol's).
+        """
         return torch.optim.Adam(
             self.parameters(), lr=self.config.learning_rate, weight_decay=self.config.weight_decay
         )

@@ -11,6 +11,7 @@ import logging
 import time
 import warnings
 from dataclasses import dataclass, field
+from typing import Any
 
 import pytorch_lightning as pl
 import torch
@@ -40,8 +41,8 @@ class PretrainModule(pl.LightningModule):
         self.log("loss", loss, prog_bar=True, batch_size=len(next(iter(batch.values()))))
         return loss
 
-    def configure_optimizers(self) -> torch.optim.Optimizer:
-        return self.method.configure_optimizer()
+    def configure_optimizers(self) -> Any:
+        return self.method.configure_optimizer(self.trainer.max_steps)
 
 
 class LossHistory(Callback):

@@ -38,7 +38,8 @@ def test_run_both_encoders_then_table(shared_home: Path, tiny_protocol_file: Pat
                        "--protocol", str(tiny_protocol_file), "--no-progress", home=shared_home)
         assert result.returncode == 0, result.stderr
         assert "roc_auc" in result.stderr
-    records = sorted((shared_home / "records" / "test-tiny").glob("*.json"))
+    # the session's home is shared with other test files: look at this test's records only
+    records = sorted((shared_home / "records" / "test-tiny").glob("clmr__*__synth-tags__seed0.json"))
     assert [p.name for p in records] == ["clmr__effnet__synth-tags__seed0.json",
                                          "clmr__samplecnn__synth-tags__seed0.json"]
     record = json.loads(records[1].read_text())
@@ -50,7 +51,7 @@ def test_run_both_encoders_then_table(shared_home: Path, tiny_protocol_file: Pat
     assert "sha" in record["git"] and record["timings"]["total_s"] > 0
     table = bench("table", home=shared_home)
     assert table.returncode == 0
-    rows = [line for line in table.stdout.splitlines() if line.startswith("| clmr")]
+    rows = [line for line in table.stdout.splitlines() if line.startswith("| clmr |")]
     assert len(rows) == 2 and "effnet" in rows[0] and "samplecnn" in rows[1]
 
 

@@ -1,0 +1,151 @@
+"""COLA + multi-source association (MSA): a mixture excerpt is paired with one of its sources.
+
+Garoufis, Zlatintsi & Maragos, "Multi-Source Contrastive Learning from Musical Audio", SMC 2023
+(arXiv 2302.07077; cgaroufis/MSCOL_SMC23 pretraining.py, mscol/network.py):
+
+    "we modify COLA [...] to learn to associate a song excerpt with a stochastically selected and
+    automatically extracted vocal or instrumental source. We further introduce a novel
+    modification to the contrastive loss to incorporate information about the existence or
+    absence of specific sources."
+
+Pairs: the mixture is cut into non-overlapping ~4 s excerpts; anchor = a random 1 s crop (the
+encoder's crop) of the mixture excerpt, positive = an independent random crop of ONE source's
+excerpt of the same window (offset up to about +-2.9 s). Each batch holds one source, drawn
+uniformly from ``sources``; with ``silent`` a batch is, with probability 0.5, drawn from every
+excerpt, so sources that are absent (mean |x| <= 0.01 over the window of the stem) give silent
+positives, which are fed as all-zero input as in the reference (ssl_music_bench/multisource.py).
+
+Loss (:func:`silent_centroid_loss`): COLA's embeddings g = tanh(LayerNorm(Linear(h))), 512-d, and
+bilinear scores s(a, c) = g(a)^T W c. The columns c are the embeddings of the active positives
+plus ONE column, the mean of the silent positives' embeddings; anchor i's target t_i is its own
+column when its positive is active, the centroid column when it is silent:
+
+    L = -1/B sum_i log( exp s(a_i, c_{t_i}) / sum_j exp s(a_i, c_j) )
+
+With no silent positive this is COLA's loss. Columns (and silence flags) are gathered from every
+process; each process keeps its own anchors (methods/cola.py, ``gather_rows``).
+
+Training in the reference: Adam 1e-3 (our default), batch 128 and 10,000 steps (the protocol's
+to set), the learning rate halved after half of the steps (``configure_optimizer``).
+
+MSA was defined with EfficientNet-B0 on log-mels, but its views are crops of the wave made before
+any frontend, so wave encoders (SampleCNN) work too. Source-targeted variants: ``--set
+sources=drums``; the reference's run without silent batches: ``--set silent=false``.
+"""
+
+from __future__ import annotations
+
+import warnings
+from dataclasses import dataclass
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor
+from torch.utils.data import DataLoader
+
+from ssl_music_bench.augment import random_crop
+from ssl_music_bench.encoder import Encoder
+from ssl_music_bench.errors import BenchError, did_you_mean
+from ssl_music_bench.methods.cola import COLA, COLAConfig, COLALoss, bilinear_logits, gather_rows
+from ssl_music_bench.multisource import source_batches
+from ssl_music_bench.registry import register_method
+from ssl_music_bench.sampler import Example
+from ssl_music_bench.store import ClipStore
+
+SOURCES = ("drums", "bass", "vocals", "other")  # open-unmix's stems; "other" = accompaniment
+SILENT_BATCH_PROBABILITY = 0.5  # pretraining.py: ttypes = np.random.choice(2) per batch
+
+
+@dataclass
+class MSAConfig(COLAConfig):
+    """COLA's settings (methods/cola.py; Adam 1e-3 as MSCOL_SMC23, 4 s excerpts) plus MSA's."""
+
+    sources: tuple[str, ...] = SOURCES  # pretraining.py --sources; all four = "multi-source"
+    silent: bool = True  # pretraining.py --silent (the README's example run uses it)
+    silence_threshold: float = 0.01  # preprocess_multitracks.py: mean(|x|) over the 4 s window
+    # the reference crops precomputed log-mels and adds no noise; COLA's noise is kept (on active
+    # positives only) so that msa and cola differ by the pairing alone; 0 reproduces MSCOL
+    positive_noise: float = 0.001
+
+    def __post_init__(self) -> None:
+        names = self.sources.split(",") if isinstance(self.sources, str) else self.sources
+        self.sources = tuple(dict.fromkeys(name.strip() for name in names if name.strip()))
+        unknown = [name for name in self.sources if name not in SOURCES]
+        if unknown or not self.sources:
+            hint = did_you_mean(unknown[0], SOURCES) if unknown else ""
+            raise BenchError(
+                f"MSA sources must be some of {', '.join(SOURCES)} (comma-separated, e.g. "
+                f"--set sources=drums,bass); got {', '.join(unknown) or 'none'}.{hint}"
+            )
+
+
+def silent_centroid_loss(
+    anchor: Tensor, positive: Tensor, silent: Tensor, weight: Tensor, label_offset: int = 0
+) -> Tensor:
+    """MSA's contrastive loss: active positives are columns, all silent ones share one centroid.
+
+    anchor (B, D) and positive (C, D) are projected embeddings, silent (C,) bool flags the
+    positives, weight (D, D) the bilinear W. Anchor i's own positive is row ``label_offset + i``
+    (C > B when positives are gathered from several processes). With no silent row this is
+    exactly COLA's loss; with all rows silent every anchor targets the single centroid column.
+    """
+    active = ~silent
+    columns = positive[active]
+    if bool(silent.any()):
+        columns = torch.cat([columns, positive[silent].mean(dim=0, keepdim=True)])
+    column_of_row = torch.where(silent, active.sum(), active.long().cumsum(0) - 1)
+    labels = column_of_row[label_offset : label_offset + anchor.shape[0]]
+    return F.cross_entropy(bilinear_logits(anchor, columns, weight), labels)
+
+
+class SilentCentroidLoss(COLALoss):
+    """COLA's bilinear W with :func:`silent_centroid_loss`, columns gathered across processes."""
+
+    def forward(self, anchor: Tensor, positive: Tensor, silent: Tensor) -> Tensor:  # type: ignore[override]
+        positives, offset = gather_rows(positive)
+        silents, _ = gather_rows(silent.to(positive.dtype))
+        return silent_centroid_loss(anchor, positives, silents > 0.5, self.weight, offset)
+
+
+@register_method("msa", paper="Garoufis, Zlatintsi & Maragos, SMC 2023", accepts="wave, mel")
+class MSA(COLA):
+    """COLA pairing a mixture excerpt with one separated source of it, silent sources centred."""
+
+    accepts = frozenset({"wave", "mel"})  # views are crops of the wave, made before any frontend
+    audio_keys = ("audio", "positive")
+    config_class = MSAConfig
+    paper = "Garoufis, Zlatintsi & Maragos, SMC 2023"
+
+    def __init__(self, encoder: Encoder, config: MSAConfig | None = None) -> None:
+        super().__init__(encoder, config)
+        self.criterion = SilentCentroidLoss(self.config.embedding_dim)
+
+    def pretrain_batches(
+        self, store: ClipStore, indices: list[int], batch_size: int, steps: int, seed: int, num_workers: int
+    ) -> DataLoader[Example]:
+        """Source-homogeneous batches of {"audio", "positive", "silent", "source", "index", "start"}."""
+        if store.sample_rate != 16_000:
+            warnings.warn(
+                f"The silence threshold of MSA was set on 16 kHz stems; this store is at "
+                f"{store.sample_rate} Hz, where mean(|x|) is compared to it unchanged.", stacklevel=2
+            )
+        samples = round(self.segment_seconds() * store.sample_rate)
+        probability = SILENT_BATCH_PROBABILITY if self.config.silent else 0.0
+        return source_batches(store, indices, self.config.sources, samples, self.config.silence_threshold,
+                              probability, batch_size, steps, seed, num_workers)
+
+    def configure_optimizer(self, total_steps: int) -> dict[str, object]:
+        """Adam, the learning rate halved after half of the budget (the reference's schedule)."""
+        optimizer = super().configure_optimizer(total_steps)
+        halve = torch.optim.lr_scheduler.MultiStepLR(optimizer, milestones=[max(1, total_steps // 2)], gamma=0.5)
+        return {"optimizer": optimizer, "lr_scheduler": {"scheduler": halve, "interval": "step"}}
+
+    def training_loss(self, batch: dict[str, Tensor]) -> Tensor:
+        audio, excerpt, silent = batch["audio"], batch["positive"], batch["silent"].bool()
+        anchor = random_crop(audio, self.encoder.crop_samples)
+        positive = random_crop(excerpt, self.encoder.crop_samples)
+        scale = self.config.positive_noise * excerpt.norm(dim=1, keepdim=True)
+        positive = (positive + scale * torch.randn_like(positive)) * (~silent).to(positive.dtype)[:, None]
+        embeddings = self.embed(torch.cat([anchor, positive]))  # one pass: shared batch-norm stats
+        anchor_embedding, positive_embedding = embeddings.chunk(2)
+        return self.criterion(anchor_embedding, positive_embedding, silent)
