@@ -83,6 +83,14 @@ def command_list(args: argparse.Namespace, console: Console) -> None:
     for entry in TASKS.entries():
         console.print(f"  {entry.name:<18} {entry.description}")
     console.print(f"[bold]protocols[/]\n  {', '.join(builtin_protocols())}")
+    encoders = ENCODERS.names()
+    width = max(len(name) for name in METHODS.names())
+    console.print("[bold]method x encoder[/] (yes: compatible)")
+    console.print("  " + " " * width + "  " + "  ".join(encoders))
+    for name in METHODS.names():
+        accepted = set(compatible_encoders(name))
+        cells = "  ".join(("yes" if e in accepted else "-").center(len(e)) for e in encoders)
+        console.print(f"  {name:<{width}}  {cells}")
 
 
 def command_run(args: argparse.Namespace, console: Console) -> None:
@@ -159,13 +167,14 @@ COMMANDS = {"list": command_list, "run": command_run, "table": command_table, "d
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    console = Console(stderr=True)
+    console = Console(stderr=True, soft_wrap=True)
     try:
         from ssl_music_bench.registry import load_plugin_file
 
         for plugin in getattr(args, "plugin", []):
             load_plugin_file(plugin)
-        COMMANDS[args.command](args, console)
+        # the data a user asked for goes to stdout; progress and messages go to stderr goes to stdout, progress and messages to stderr
+        COMMANDS[args.command](args, Console(soft_wrap=True) if args.command == "list" else console)
     except BenchError as error:
         console.print(f"[bold red]error:[/] {error}", soft_wrap=True, highlight=False)
         return 2
