@@ -57,6 +57,14 @@ def build_parser() -> argparse.ArgumentParser:
     table.add_argument("--records", help="directory of records (default: HOME/records)")
     _add_home(table)
 
+    prepare = commands.add_parser("prepare", help="decode a real dataset as published into the prepared store")
+    prepare.add_argument("--task", required=True)
+    prepare.add_argument("--root", required=True, help="the folder holding the dataset as distributed")
+    prepare.add_argument("--workers", type=int, default=2, help="decoding processes (default 2)")
+    prepare.add_argument("--no-progress", action="store_true")
+    _add_home(prepare)
+    _add_plugin(prepare)
+
     demo = commands.add_parser("demo", help="pretrain CLMR with both encoders on the synthetic corpus, "
                                "probe two tasks, print the leaderboard (CPU protocol, ~minutes)")
     demo.add_argument("--no-progress", action="store_true")
@@ -141,6 +149,23 @@ def command_table(args: argparse.Namespace, console: Console) -> None:
     sys.stdout.write(render(records, args.format))
 
 
+def command_prepare(args: argparse.Namespace, console: Console) -> None:
+    from pathlib import Path
+
+    from ssl_music_bench.home import resolve_home
+    from ssl_music_bench.prepare import PreparedTask, prepare
+    from ssl_music_bench.registry import TASKS
+
+    task = TASKS.get(args.task).obj()
+    if not isinstance(task, PreparedTask):
+        raise BenchError(
+            f'The task "{args.task}" needs no preparation: it is generated or read directly. '
+            f"`bench prepare` is for real datasets: "
+            f"{', '.join(e.name for e in TASKS.entries() if issubclass(e.obj, PreparedTask)) or '(none registered)'}."
+        )
+    prepare(task, Path(args.root).expanduser(), resolve_home(args.home), args.workers, console, not args.no_progress)
+
+
 def command_demo(args: argparse.Namespace, console: Console) -> None:
     from ssl_music_bench.home import resolve_home
     from ssl_music_bench.protocol import load_protocol
@@ -162,7 +187,8 @@ def command_demo(args: argparse.Namespace, console: Console) -> None:
     sys.stdout.write("\n" + render(records, "md"))
 
 
-COMMANDS = {"list": command_list, "run": command_run, "table": command_table, "demo": command_demo}
+COMMANDS = {"list": command_list, "run": command_run, "table": command_table, "prepare": command_prepare,
+            "demo": command_demo}
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -97,21 +97,51 @@ class ClipStoreWriter:
         sources: Sequence[str] = (),
         shard_samples: int = 16_000 * 60 * 20,
         metadata: Mapping[str, Any] | None = None,
+        resume: bool = False,
     ) -> None:
         self.root = Path(root)
         self.partial = self.root.with_name(self.root.name + ".partial")
-        if self.partial.exists():
-            shutil.rmtree(self.partial)
-        self.partial.mkdir(parents=True)
         self.sample_rate = sample_rate
         self.sources = tuple(sources)
         self.shard_samples = shard_samples
         self.metadata = dict(metadata or {})
-        self._manifest = open(self.partial / "manifest.jsonl", "w", encoding="utf-8")
         self._buffers: dict[str, list[np.ndarray]] = {name: [] for name in ("mix", *self.sources)}
         self._shard = 0
         self._offset = 0
         self._count = 0
+        kept: list[str] = []
+        if resume and self.partial.is_dir():
+            kept = self._recover()
+        else:
+            shutil.rmtree(self.partial, ignore_errors=True)
+            self.partial.mkdir(parents=True)
+        self.done_ids = {json.loads(line)["id"] for line in kept}
+        self._manifest = open(self.partial / "manifest.jsonl", "w", encoding="utf-8")
+        for line in kept:
+            self._manifest.write(line)
+        self._count = len(kept)
+
+    def _recover(self) -> list[str]:
+        """Keep what an interrupted run finished: whole shards and the manifest lines that
+        belong to them (an item's line names the shard it was written into)."""
+        complete = 0
+        while all((self.partial / f"{name}-{complete:05d}.npy").is_file() for name in self._buffers):
+            complete += 1
+        for stray in self.partial.glob("*.npy"):
+            if int(stray.stem.rsplit("-", 1)[1]) >= complete:
+                stray.unlink()
+        kept = []
+        manifest = self.partial / "manifest.jsonl"
+        lines = manifest.read_text(encoding="utf-8").splitlines(keepends=True) if manifest.is_file() else []
+        for line in lines:
+            try:
+                shard = json.loads(line)["shard"]
+            except (json.JSONDecodeError, KeyError):
+                break  # a line cut off by the interruption, and nothing after it
+            if line.endswith("\n") and shard < complete:
+                kept.append(line)
+        self._shard = complete
+        return kept
 
     def add(
         self,
@@ -151,7 +181,9 @@ class ClipStoreWriter:
 
     def skip(self, id: str, split: str, reason: str, labels: Sequence[str] = (), **extra: Any) -> None:
         """Record an item that could not be stored (corrupt, missing, too short) and why."""
-        self._write_line(ClipInfo(id, split, tuple(labels), 0.0, status=f"skipped: {reason}", extra=extra))
+        # the line names the shard being filled, so that resuming keeps or redoes it with that shard
+        info = ClipInfo(id, split, tuple(labels), 0.0, status=f"skipped: {reason}", shard=self._shard, extra=extra)
+        self._write_line(info)
 
     def _write_line(self, info: ClipInfo) -> None:
         self._manifest.write(json.dumps(info.to_json(), default=_plain) + "\n")
@@ -160,8 +192,14 @@ class ClipStoreWriter:
     def _flush(self) -> None:
         if self._offset == 0:
             return
+        self._manifest.flush()
         for name, chunks in self._buffers.items():
-            np.save(self.partial / f"{name}-{self._shard:05d}.npy", np.concatenate(chunks))
+            # temporary name then rename: a shard file that exists is complete
+            final = self.partial / f"{name}-{self._shard:05d}.npy"
+            temporary = final.with_name(final.name + ".tmp")
+            with open(temporary, "wb") as handle:
+                np.save(handle, np.concatenate(chunks))
+            temporary.rename(final)
             chunks.clear()
         self._shard += 1
         self._offset = 0
