@@ -65,6 +65,21 @@ def build_parser() -> argparse.ArgumentParser:
     _add_home(prepare)
     _add_plugin(prepare)
 
+    cache = commands.add_parser("cache", help="list or clear cached checkpoints and embeddings")
+    cache_commands = cache.add_subparsers(dest="cache_command", required=True)
+    cache_ls = cache_commands.add_parser("ls", help="cached entries with sizes")
+    _add_home(cache_ls)
+    cache_clear = cache_commands.add_parser("clear", help="remove cached entries")
+    cache_clear.add_argument("--method", help="only this method's entries")
+    cache_clear.add_argument("--task", help="only embeddings made for this task (checkpoints are shared by all tasks)")
+    cache_clear.add_argument("--all", action="store_true", help="everything (needed when no filter is given)")
+    _add_home(cache_clear)
+
+    protocol = commands.add_parser("protocol", help="show a protocol's settings")
+    protocol_commands = protocol.add_subparsers(dest="protocol_command", required=True)
+    protocol_show = protocol_commands.add_parser("show", help="print every setting of a protocol with its sources")
+    protocol_show.add_argument("name", help="built-in protocol name (v1, cpu) or a .toml file")
+
     demo = commands.add_parser("demo", help="pretrain CLMR with both encoders on the synthetic corpus, "
                                "probe two tasks, print the leaderboard (CPU protocol, ~minutes)")
     demo.add_argument("--no-progress", action="store_true")
@@ -166,6 +181,39 @@ def command_prepare(args: argparse.Namespace, console: Console) -> None:
     prepare(task, Path(args.root).expanduser(), resolve_home(args.home), args.workers, console, not args.no_progress)
 
 
+def command_cache(args: argparse.Namespace, console: Console) -> None:
+    from ssl_music_bench.cache import cache_entries, clear_cache
+    from ssl_music_bench.home import resolve_home
+
+    home = resolve_home(args.home)
+    if args.cache_command == "ls":
+        entries = cache_entries(home)
+        for entry in entries:
+            about = " ".join(f"{k}={v}" for k, v in sorted(entry.about.items()))
+            print(f"{entry.kind:<11} {entry.bytes / 1e6:9.1f} MB  {entry.path.name}  {about}")
+        print(f"{len(entries)} entries, {sum(e.bytes for e in entries) / 1e6:.1f} MB in {home}")
+        return
+    if not (args.method or args.task or args.all):
+        raise BenchError("`bench cache clear` needs --method M, --task T, or --all (to remove everything cached).")
+    removed = clear_cache(home, args.method, args.task)
+    print(f"removed {len(removed)} entries, {sum(e.bytes for e in removed) / 1e6:.1f} MB")
+
+
+def command_protocol(args: argparse.Namespace, console: Console) -> None:
+    from importlib import resources
+    from pathlib import Path
+
+    from ssl_music_bench.protocol import load_protocol
+
+    protocol = load_protocol(args.name)  # validates, and refuses unknown names
+    path = Path(args.name)
+    if path.is_file():
+        print(path.read_text(), end="")
+    else:
+        print(resources.files("ssl_music_bench.protocols").joinpath(f"{protocol.name}.toml").read_text(), end="")
+    print(f"# sha256 {protocol.sha256}")
+
+
 def command_demo(args: argparse.Namespace, console: Console) -> None:
     from ssl_music_bench.home import resolve_home
     from ssl_music_bench.protocol import load_protocol
@@ -188,7 +236,7 @@ def command_demo(args: argparse.Namespace, console: Console) -> None:
 
 
 COMMANDS = {"list": command_list, "run": command_run, "table": command_table, "prepare": command_prepare,
-            "demo": command_demo}
+            "cache": command_cache, "protocol": command_protocol, "demo": command_demo}
 
 
 def main(argv: Sequence[str] | None = None) -> int:

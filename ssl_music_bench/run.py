@@ -18,6 +18,7 @@ import torch
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
+from ssl_music_bench.cache import embedding_key, load_embeddings, save_embeddings
 from ssl_music_bench.checkpoint import checkpoint_key, is_complete, load_checkpoint, save_checkpoint
 from ssl_music_bench.embed import embed_clips
 from ssl_music_bench.method import Method, check_compatible, config_from_overrides, method_label
@@ -92,20 +93,33 @@ def _progress(console: Console, enabled: bool) -> Progress:
                     console=console, disable=not enabled, transient=True)
 
 
-def embed_task(method: Method, data: TaskData, protocol: Protocol, console: Console, progress: bool) -> dict[str, ProbeData]:
+def embed_task(
+    method: Method, data: TaskData, protocol: Protocol, console: Console, progress: bool, weights_sha256: str, home: Path,
+    about: dict[str, str],
+) -> tuple[dict[str, ProbeData], list[str]]:
+    """Chunk embeddings of every split, from the embedding cache when possible; also which were reused."""
     device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    method.to(device).eval()
     encoder = method.encoder
-    splits = {}
+    splits, reused = {}, []
     with _progress(console, progress) as bar:
         for split in ("train", "valid", "test"):
-            embeddings, owner = embed_clips(
-                method.features, data.store, data.indices[split], encoder.sample_rate, encoder.crop_samples,
-                protocol.probe.embed_batch_size, device, bar, f"embedding {data.name} {split}",
-            )
-            splits[split] = ProbeData(embeddings, owner, data.targets[split])
+            ids = [data.store.items[i].id for i in data.indices[split]]
+            key = embedding_key(weights_sha256, data.manifest_sha256, ids, encoder.sample_rate, encoder.crop_samples)
+            cached = load_embeddings(home, key)
+            if cached is None:
+                method.to(device).eval()
+                cached = embed_clips(
+                    method.features, data.store, data.indices[split], encoder.sample_rate, encoder.crop_samples,
+                    protocol.probe.embed_batch_size, device, bar, f"embedding {data.name} {split}",
+                )
+                save_embeddings(home, key, *cached, {**about, "split": split})
+            else:
+                reused.append(split)
+            splits[split] = ProbeData(cached[0], cached[1], data.targets[split])
     method.cpu()
-    return splits
+    if reused:
+        console.print(f"[green]reusing[/] cached embeddings of {data.name} ({', '.join(reused)})")
+    return splits, reused
 
 
 def run_benchmark(
@@ -124,7 +138,10 @@ def run_benchmark(
     )
     data = task.load(home, protocol)
     embed_started = time.perf_counter()
-    splits = embed_task(method, data, protocol, console, progress)
+    about = {"method": method_name, "encoder": encoder_name, "task": task_name}
+    splits, reused_embeddings = embed_task(
+        method, data, protocol, console, progress, pretraining["weights_sha256"], home, about
+    )
     probe_started = time.perf_counter()
     probe = train_probe(task.kind, splits["train"], splits["valid"], protocol.probe, seed)
     test_scores = probe.clip_scores(task.kind, splits["test"])
@@ -149,6 +166,7 @@ def run_benchmark(
         "valid_metrics": valid_metrics,
         "probe": {"kind": protocol.probe.kind, "epochs": probe.epochs, "best_valid_loss": probe.best_valid_loss},
         "pretraining": pretraining,
+        "reused_embeddings": reused_embeddings,
         "timings": {
             "pretrain_s": round(embed_started - started, 2),
             "embed_s": round(probe_started - embed_started, 2),
