@@ -52,7 +52,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_plugin(run)
 
     table = commands.add_parser("table", help="render the leaderboard from the run records")
-    table.add_argument("--format", choices=("md", "csv"), default="md")
+    table.add_argument("--format", choices=("md", "csv", "latex"), default="md")
     table.add_argument("--protocol", help="only records of this protocol")
     table.add_argument("--records", help="directory of records (default: HOME/records)")
     _add_home(table)

@@ -1,74 +1,147 @@
 """The leaderboard: run records rendered as a table.
 
 One table per protocol (runs under different protocols are not comparable), one row per
-method + encoder, one column per task metric. A cell is the mean over the seeds that ran, in
-percent, with the standard deviation and the number of seeds when there are several.
+method + encoder, one column per task metric, in percent. A cell is the mean over the seeds that
+ran with its 95 % confidence interval (Student's t, n - 1 degrees of freedom) and the number of
+seeds. In each column the best self-supervised cell is bold and every cell whose interval
+overlaps the best one's is marked as tied (italic in markdown, ``\\emph`` in LaTeX). Baseline
+rows (random-init, supervised) are kept at the bottom and never compete for "best".
 """
 
 from __future__ import annotations
 
 import csv
 import io
+import math
 import statistics
 from collections import defaultdict
+from dataclasses import dataclass
 from typing import Any
 
 Row = tuple[str, str]  # (method, encoder)
 Column = tuple[str, str]  # (task, metric)
 REPORTED_METRICS = ("roc_auc", "pr_auc", "accuracy")
 BASELINES = ("random-init", "supervised")  # the floor and the ceiling: kept at the bottom
+# two-sided 95 % quantiles of Student's t for 1..30 degrees of freedom (checked against scipy in the tests)
+T95 = (12.706, 4.303, 3.182, 2.776, 2.571, 2.447, 2.365, 2.306, 2.262, 2.228, 2.201, 2.179, 2.160, 2.145,
+       2.131, 2.120, 2.110, 2.101, 2.093, 2.086, 2.080, 2.074, 2.069, 2.064, 2.060, 2.056, 2.052, 2.048,
+       2.045, 2.042)
+
+
+def t95(degrees_of_freedom: int) -> float:
+    return T95[degrees_of_freedom - 1] if degrees_of_freedom <= len(T95) else 1.960
+
+
+@dataclass(frozen=True)
+class Cell:
+    values: tuple[float, ...]
+
+    @property
+    def mean(self) -> float:
+        return statistics.mean(self.values)
+
+    @property
+    def half_width(self) -> float:
+        """Half-width of the 95 % confidence interval of the mean (0 for one seed)."""
+        n = len(self.values)
+        return t95(n - 1) * statistics.stdev(self.values) / math.sqrt(n) if n > 1 else 0.0
+
+    def overlaps(self, other: Cell) -> bool:
+        return abs(self.mean - other.mean) <= self.half_width + other.half_width
+
+    def text(self) -> str:
+        if len(self.values) == 1:
+            return f"{self.mean:.2f}"
+        return f"{self.mean:.2f} ± {self.half_width:.2f} (n={len(self.values)})"
+
+
+def is_baseline(method: str) -> bool:
+    return method.split("[")[0] in BASELINES
 
 
 def _row_order(row: Row) -> tuple[bool, str, str]:
     method, encoder = row
-    return (method.split("[")[0] in BASELINES, method, encoder)
+    return (is_baseline(method), method, encoder)
 
 
-def _collect(records: list[dict[str, Any]]) -> dict[str, dict[Row, dict[Column, list[float]]]]:
-    grid: dict[str, dict[Row, dict[Column, list[float]]]] = defaultdict(lambda: defaultdict(lambda: defaultdict(list)))
+def collect(records: list[dict[str, Any]]) -> dict[str, dict[Row, dict[Column, Cell]]]:
+    """protocol -> row -> column -> cell."""
+    values: dict[str, dict[Row, dict[Column, list[float]]]] = defaultdict(lambda: defaultdict(lambda: defaultdict(list)))
     for record in records:
-        protocol = record["protocol"]["name"]
         row = (record["method"], record["encoder"])
         for metric in REPORTED_METRICS:
             if metric in record["metrics"]:
-                grid[protocol][row][(record["task"], metric)].append(100.0 * record["metrics"][metric])
-    return grid
+                values[record["protocol"]["name"]][row][(record["task"], metric)].append(100.0 * record["metrics"][metric])
+    return {protocol: {row: {column: Cell(tuple(v)) for column, v in cells.items()} for row, cells in rows.items()}
+            for protocol, rows in values.items()}
 
 
-def _cell(values: list[float]) -> str:
-    if not values:
-        return "-"
-    if len(values) == 1:
-        return f"{values[0]:.2f}"
-    return f"{statistics.mean(values):.2f} ± {statistics.stdev(values):.2f} (n={len(values)})"
+def _marks(rows: dict[Row, dict[Column, Cell]], column: Column) -> dict[Row, str]:
+    """"best" / "tied" / "" for every row in one column."""
+    contenders = {row: cells[column] for row, cells in rows.items() if column in cells and not is_baseline(row[0])}
+    if not contenders:
+        return {}
+    best_row = max(contenders, key=lambda row: contenders[row].mean)
+    best = contenders[best_row]
+    marks = {row: "tied" for row, cell in contenders.items() if row != best_row and cell.overlaps(best)}
+    marks[best_row] = "best"
+    return marks
 
 
-def table_rows(records: list[dict[str, Any]]) -> dict[str, tuple[list[str], list[list[str]]]]:
-    """Per protocol: header and rows of cell strings."""
+STYLES = {
+    "md": {"best": "**{}**", "tied": "*{}*", "": "{}"},
+    "latex": {"best": "\\textbf{{{}}}", "tied": "\\emph{{{}}}", "": "{}"},
+    "csv": {"best": "{}", "tied": "{}", "": "{}"},
+}
+
+
+def table_rows(records: list[dict[str, Any]], fmt: str = "md") -> dict[str, tuple[list[str], list[list[str]]]]:
+    """Per protocol: header and rows of formatted cell strings."""
     tables = {}
-    for protocol, rows in sorted(_collect(records).items()):
+    for protocol, rows in sorted(collect(records).items()):
         columns = sorted({column for cells in rows.values() for column in cells})
+        marks = {column: _marks(rows, column) for column in columns}
         header = ["method", "encoder"] + [f"{task} {metric}" for task, metric in columns]
-        body = [[method, encoder] + [_cell(rows[(method, encoder)].get(c, [])) for c in columns] for method, encoder in sorted(rows, key=_row_order)]
+        body = []
+        for row in sorted(rows, key=_row_order):
+            cells = []
+            for column in columns:
+                cell = rows[row].get(column)
+                text = cell.text() if cell else "-"
+                cells.append(STYLES[fmt][marks[column].get(row, "")].format(text) if cell else text)
+            body.append([row[0], row[1], *cells])
         tables[protocol] = (header, body)
     return tables
 
 
 def render(records: list[dict[str, Any]], fmt: str = "md") -> str:
-    """The leaderboard as markdown (default) or CSV."""
+    """The leaderboard as markdown (default), CSV or LaTeX."""
     if not records:
         return "No run records yet: run `bench run --method clmr --encoder samplecnn --task synth-tags --protocol cpu`.\n"
     out = io.StringIO()
-    for protocol, (header, body) in table_rows(records).items():
+    for protocol, (header, body) in table_rows(records, fmt).items():
         if fmt == "csv":
             writer = csv.writer(out)
             writer.writerow(["protocol", *header])
             writer.writerows([protocol, *row] for row in body)
-            continue
-        out.write(f"### Protocol `{protocol}` (metrics in %, mean over seeds)\n\n")
-        out.write("| " + " | ".join(header) + " |\n")
-        out.write("|" + "|".join(["---"] * 2 + ["---:"] * (len(header) - 2)) + "|\n")
-        for row in body:
-            out.write("| " + " | ".join(row) + " |\n")
-        out.write("\n")
+        elif fmt == "latex":
+            out.write(f"% protocol {protocol}: metrics in %, mean ± 95% CI over seeds; bold best, italic tied\n")
+            out.write("\\begin{tabular}{ll" + "r" * (len(header) - 2) + "}\n\\hline\n")
+            out.write(" & ".join(_latex_escape(h) for h in header) + " \\\\\n\\hline\n")
+            for row in body:
+                out.write(" & ".join([_latex_escape(row[0]), _latex_escape(row[1]), *(c.replace("±", "$\\pm$") for c in row[2:])]) + " \\\\\n")
+            out.write("\\hline\n\\end{tabular}\n")
+        else:
+            out.write(f"### Protocol `{protocol}`\n\nMetrics in %, mean ± 95 % confidence interval over seeds (n). "
+                      "**Bold**: best self-supervised row; *italic*: interval overlaps the best. "
+                      "Baselines at the bottom.\n\n")
+            out.write("| " + " | ".join(header) + " |\n")
+            out.write("|" + "|".join(["---"] * 2 + ["---:"] * (len(header) - 2)) + "|\n")
+            for row in body:
+                out.write("| " + " | ".join(row) + " |\n")
+            out.write("\n")
     return out.getvalue()
+
+
+def _latex_escape(text: str) -> str:
+    return text.replace("_", "\\_").replace("&", "\\&").replace("%", "\\%")

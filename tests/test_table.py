@@ -9,7 +9,9 @@ from typing import Any
 import pytest
 
 from ssl_music_bench.records import SCHEMA_VERSION, load_records, write_json_atomic, write_record
-from ssl_music_bench.table import render
+import numpy as np
+
+from ssl_music_bench.table import Cell, render, t95
 
 
 def record(method: str, encoder: str, task: str, seed: int, **metrics: float) -> dict[str, Any]:
@@ -17,26 +19,44 @@ def record(method: str, encoder: str, task: str, seed: int, **metrics: float) ->
             "encoder": encoder, "task": task, "seed": seed, "metrics": metrics}
 
 
-def test_markdown_table_rows_columns_and_means(tmp_path: Path) -> None:
+def test_markdown_table_rows_columns_intervals_and_marks(tmp_path: Path) -> None:
     for r in [
         record("clmr", "samplecnn", "synth-tags", 0, roc_auc=0.80, pr_auc=0.40),
         record("clmr", "samplecnn", "synth-tags", 1, roc_auc=0.90, pr_auc=0.50),
         record("clmr", "effnet", "synth-tags", 0, roc_auc=0.70, pr_auc=0.30),
         record("clmr", "effnet", "synth-genre", 0, accuracy=0.5),
+        record("random-init", "effnet", "synth-genre", 0, accuracy=0.9),
     ]:
         write_record(tmp_path, r)
     text = render(load_records(tmp_path / "records"))
     lines = text.splitlines()
     header = next(line for line in lines if line.startswith("| method"))
     assert header == "| method | encoder | synth-genre accuracy | synth-tags pr_auc | synth-tags roc_auc |"
-    assert "| clmr | effnet | 50.00 | 30.00 | 70.00 |" in lines
-    assert "| clmr | samplecnn | - | 45.00 ± 7.07 (n=2) | 85.00 ± 7.07 (n=2) |" in lines
+    # mean 85, sd 7.07, n 2: half-width 12.706 * 7.07 / sqrt(2) = 63.53; it overlaps 70 -> effnet tied
+    assert "| clmr | samplecnn | - | **45.00 ± 63.53 (n=2)** | **85.00 ± 63.53 (n=2)** |" in lines
+    assert "| clmr | effnet | **50.00** | *30.00* | *70.00* |" in lines  # the baseline never wins
+    assert [line for line in lines if line][-1] == "| random-init | effnet | 90.00 | - | - |"  # baselines last
 
 
-def test_csv_and_empty() -> None:
+def test_confidence_interval_and_ties_against_scipy() -> None:
+    from scipy import stats
+
+    for df in (1, 2, 5, 10, 30):
+        assert abs(t95(df) - stats.t.ppf(0.975, df)) < 1e-3
+    values = (81.0, 83.0, 86.0, 84.0)
+    cell = Cell(values)
+    low, high = stats.t.interval(0.95, len(values) - 1, loc=np.mean(values), scale=stats.sem(values))
+    assert abs(cell.half_width - (high - low) / 2) < 1e-2
+    assert Cell((70.0, 72.0)).overlaps(Cell((80.0, 82.0)))  # wide intervals with two seeds
+    assert not Cell((70.0, 70.5, 70.2)).overlaps(Cell((80.0, 80.4, 80.1)))
+
+
+def test_csv_latex_and_empty() -> None:
     assert "No run records yet" in render([])
-    csv_text = render([record("clmr", "effnet", "synth-genre", 0, accuracy=0.25)], "csv")
-    assert csv_text.splitlines() == ["protocol,method,encoder,synth-genre accuracy", "cpu,clmr,effnet,25.00"]
+    rows = [record("clmr", "effnet", "synth-genre", 0, accuracy=0.25)]
+    assert render(rows, "csv").splitlines() == ["protocol,method,encoder,synth-genre accuracy", "cpu,clmr,effnet,25.00"]
+    latex = render(rows, "latex")
+    assert "\\begin{tabular}{llr}" in latex and "clmr & effnet & \\textbf{25.00} \\\\" in latex
 
 
 def test_atomic_write_leaves_old_file_on_failure(tmp_path: Path) -> None:
