@@ -9,7 +9,6 @@ pretrained weights. The log-mel is computed on the device (encoders/logmel.py).
 
 from __future__ import annotations
 
-import timm
 from torch import Tensor
 
 from ssl_music_bench.encoder import Encoder
@@ -30,6 +29,8 @@ class EfficientNetB0(Encoder):
     paper = "Saeed et al., ICASSP 2021 (COLA)"
 
     def __init__(self) -> None:
+        import timm  # here, not at the top: importing timm (and torchvision) costs seconds at every start
+
         super().__init__()
         self.logmel = LogMel(LogMelConfig(sample_rate=self.sample_rate))
         # pretrained=False: nothing is fetched from a hub; num_classes=0 and global_pool=""

@@ -23,7 +23,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from lightly.loss import NTXentLoss
 from torch import Tensor, nn
 
 from ssl_music_bench.augment import CLMRAugment, CLMRAugmentConfig, random_crop
@@ -60,6 +59,8 @@ class CLMR(Method):
         super().__init__(encoder, config)
         self.augment = CLMRAugment(self.config.augment)
         self.projection = projection_head(encoder.embed_dim, self.config.projection_dim)
+        from lightly.loss import NTXentLoss  # lazily: lightly imports torchvision, seconds at every start
+
         self.criterion = NTXentLoss(temperature=self.config.temperature, gather_distributed=True)
 
     def segment_seconds(self) -> float:

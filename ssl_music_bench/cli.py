@@ -65,6 +65,17 @@ def build_parser() -> argparse.ArgumentParser:
     _add_home(prepare)
     _add_plugin(prepare)
 
+    separate = commands.add_parser("separate", help="separate a prepared dataset into drums, bass, vocals, other "
+                                   "with open-unmix (for the multi-source method)")
+    separate.add_argument("--task", required=True)
+    separate.add_argument("--weights", help="local open-unmix weights directory (vocals.pth, drums.pth, bass.pth, other.pth)")
+    separate.add_argument("--model", default="umxhq", help="open-unmix model: umxhq (default), umx, umxl")
+    separate.add_argument("--niter", type=int, default=1, help="Wiener filter iterations (open-unmix's default 1)")
+    separate.add_argument("--untrained", action="store_true",
+                          help="an untrained separator: meaningless stems, only to check the plumbing offline")
+    separate.add_argument("--no-progress", action="store_true")
+    _add_home(separate)
+
     cache = commands.add_parser("cache", help="list or clear cached checkpoints and embeddings")
     cache_commands = cache.add_subparsers(dest="cache_command", required=True)
     cache_ls = cache_commands.add_parser("ls", help="cached entries with sizes")
@@ -181,6 +192,37 @@ def command_prepare(args: argparse.Namespace, console: Console) -> None:
     prepare(task, Path(args.root).expanduser(), resolve_home(args.home), args.workers, console, not args.no_progress)
 
 
+def command_separate(args: argparse.Namespace, console: Console) -> None:
+    import openunmix
+    import torch
+    from rich.progress import Progress
+
+    from ssl_music_bench.home import resolve_home
+    from ssl_music_bench.prepare import PreparedTask, prepared_path, stems_path
+    from ssl_music_bench.registry import TASKS
+    from ssl_music_bench.separate import openunmix_targets, separate_store
+    from ssl_music_bench.store import ClipStore
+
+    home = resolve_home(args.home)
+    task = TASKS.get(args.task).obj()
+    mixtures = prepared_path(home, getattr(task, "store_name", args.task))
+    if not isinstance(task, PreparedTask) or not (mixtures / "store.json").is_file():
+        raise BenchError(
+            f'`bench separate` works on a prepared real dataset: run `bench prepare --task {args.task} --root DIR` '
+            f"first (the synthetic corpus needs no separation: its stems are generated with it)."
+        )
+    device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    separator = None
+    if args.untrained:
+        console.print("[yellow]untrained separator:[/] the stems are meaningless; use it only to check the plumbing")
+        separator = getattr(openunmix, args.model)(targets=list(openunmix_targets()), niter=args.niter,
+                                                   device=device, pretrained=False)
+    with Progress(console=console, disable=args.no_progress) as bar:
+        store = separate_store(ClipStore(mixtures), stems_path(home, task.store_name), separator=separator,
+                               weights=args.weights, model=args.model, device=device, niter=args.niter, progress=bar)
+    console.print(f"stems of {len(store)} clips written to {store.root}")
+
+
 def command_cache(args: argparse.Namespace, console: Console) -> None:
     from ssl_music_bench.cache import cache_entries, clear_cache
     from ssl_music_bench.home import resolve_home
@@ -236,7 +278,7 @@ def command_demo(args: argparse.Namespace, console: Console) -> None:
 
 
 COMMANDS = {"list": command_list, "run": command_run, "table": command_table, "prepare": command_prepare,
-            "cache": command_cache, "protocol": command_protocol, "demo": command_demo}
+            "separate": command_separate, "cache": command_cache, "protocol": command_protocol, "demo": command_demo}
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -89,13 +89,20 @@ class PreparedTask(Task):
                 f"The {self.name} dataset has not been prepared in {home}. Run `bench prepare --task "
                 f"{self.name} --root DIR` first, where DIR holds: {self.expected}"
             )
-        store = ClipStore(path)
+        # after `bench separate` the stems store holds the same items plus their stems: prefer it
+        separated = stems_path(home, self.store_name)
+        store = ClipStore(separated if (separated / "store.json").is_file() else path)
         store.items = [info for info in store.items if self.include(info)]
         return build_task_data(self.name, self.kind, store, self.label_names, self.labels_of)
 
 
 def prepared_path(home: Path, store_name: str) -> Path:
     return home / "data" / "prepared" / store_name
+
+
+def stems_path(home: Path, store_name: str) -> Path:
+    """Where `bench separate` writes the store with stems (mixtures included)."""
+    return home / "data" / "prepared" / f"{store_name}-stems"
 
 
 def decode(job: tuple[SourceItem, int, float]) -> tuple[SourceItem, np.ndarray | None, str]:
