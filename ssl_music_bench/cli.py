@@ -45,6 +45,8 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--task", required=True)
     run.add_argument("--protocol", default="v1", help="built-in protocol name (v1, cpu) or a .toml file")
     run.add_argument("--seed", type=int, default=0)
+    run.add_argument("--label-fraction", type=float, default=1.0,
+                     help="train the probe on this stratified fraction of the train labels (0.01, 0.1, 1.0)")
     run.add_argument("--set", action="append", default=[], metavar="NAME=VALUE", dest="settings",
                      help="override a method setting, e.g. --set sources=drums (repeatable)")
     run.add_argument("--no-progress", action="store_true", help="no progress bars (for logs)")
@@ -141,7 +143,8 @@ def command_run(args: argparse.Namespace, console: Console) -> None:
         console.print(f"[yellow]note:[/] protocol {protocol.name} pretrains for {protocol.pretrain.steps} steps, "
                       "a GPU budget; on this CPU-only machine use --protocol cpu for a run of minutes.")
     record, path = run_benchmark(args.method, args.encoder, args.task, protocol, args.seed, home,
-                                 console=console, progress=not args.no_progress, overrides=overrides)
+                                 console=console, progress=not args.no_progress, overrides=overrides,
+                                 label_fraction=args.label_fraction)
     metrics = ", ".join(f"{k} {100 * v:.2f}" for k, v in record["metrics"].items() if k != "tags_scored")
     console.print(f"[bold]{record['method']} + {args.encoder} on {args.task}[/] (protocol {protocol.name}, seed "
                   f"{args.seed}): {metrics}  [{record['timings']['total_s']:.0f} s]")

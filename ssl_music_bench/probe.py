@@ -48,6 +48,14 @@ class ProbeData:
     def chunk_targets(self) -> Tensor:
         return self.targets[self.owner]
 
+    def clips(self, positions: list[int]) -> ProbeData:
+        """Only the clips at ``positions`` (e.g. a label fraction), with their chunks."""
+        keep = torch.tensor(positions, dtype=torch.long)
+        new_position = torch.full((len(self.targets),), -1, dtype=torch.long)
+        new_position[keep] = torch.arange(len(keep))
+        chunks = new_position[self.owner] >= 0
+        return ProbeData(self.embeddings[chunks], new_position[self.owner[chunks]], self.targets[keep])
+
 
 @dataclass
 class Standardizer:

@@ -29,7 +29,9 @@ def records_dir(home: Path) -> Path:
 
 def record_path(home: Path, record: dict[str, Any]) -> Path:
     method = re.sub(r"[^A-Za-z0-9._-]+", "_", record["method"]).strip("_")
-    name = f"{method}__{record['encoder']}__{record['task']}__seed{record['seed']}.json"
+    fraction = record.get("label_fraction", 1.0)
+    task = record["task"] if fraction == 1.0 else f"{record['task']}@{fraction:g}"
+    name = f"{method}__{record['encoder']}__{task}__seed{record['seed']}.json"
     return records_dir(home) / record["protocol"]["name"] / name
 
 

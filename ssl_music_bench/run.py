@@ -21,6 +21,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from ssl_music_bench.cache import embedding_key, load_embeddings, save_embeddings
 from ssl_music_bench.checkpoint import checkpoint_key, is_complete, load_checkpoint, save_checkpoint
 from ssl_music_bench.embed import embed_clips
+from ssl_music_bench.fractions import label_subset
 from ssl_music_bench.method import Method, check_compatible, config_from_overrides, method_label
 from ssl_music_bench.metrics import per_tag_average_precision, task_metrics
 from ssl_music_bench.pretrain import pretrain
@@ -125,12 +126,18 @@ def embed_task(
 def run_benchmark(
     method_name: str, encoder_name: str, task_name: str, protocol: Protocol, seed: int, home: Path,
     console: Console | None = None, progress: bool = True, overrides: dict[str, str] | None = None,
+    label_fraction: float = 1.0,
 ) -> tuple[dict[str, Any], Path]:
-    """Run one (method, encoder, task, protocol, seed) cell and write its record."""
+    """Run one (method, encoder, task, protocol, seed) cell and write its record.
+
+    ``label_fraction`` < 1 trains the probe on a stratified, seeded subset of the train clips
+    (nested: the 1 % subset lies inside the 10 % one); validation and test stay whole.
+    """
     console = console or Console()
     overrides = overrides or {}
     check_compatible(method_name, encoder_name)
     config_from_overrides(method_name, overrides)  # refuse bad settings before any work
+    label_subset(torch.zeros(1, dtype=torch.long), "multiclass", label_fraction, seed)  # refuse a bad fraction now
     task = TASKS.get(task_name).obj()
     started = time.perf_counter()
     method, pretraining = pretrained_method(
@@ -143,6 +150,8 @@ def run_benchmark(
         method, data, protocol, console, progress, pretraining["weights_sha256"], home, about
     )
     probe_started = time.perf_counter()
+    train_positions = label_subset(data.targets["train"], task.kind, label_fraction, seed)
+    splits["train"] = splits["train"].clips(train_positions)
     probe = train_probe(task.kind, splits["train"], splits["valid"], protocol.probe, seed)
     test_scores = probe.clip_scores(task.kind, splits["test"])
     metrics = task_metrics(task.kind, test_scores, splits["test"].targets)
@@ -160,7 +169,8 @@ def run_benchmark(
         "encoder_parameters": method.encoder.parameter_count(),
         "task": task_name,
         "task_kind": task.kind,
-        "label_fraction": 1.0,
+        "label_fraction": label_fraction,
+        "train_clips_labelled": len(train_positions),
         "seed": seed,
         "metrics": metrics,
         "valid_metrics": valid_metrics,

@@ -69,9 +69,11 @@ def collect(records: list[dict[str, Any]]) -> dict[str, dict[Row, dict[Column, C
     values: dict[str, dict[Row, dict[Column, list[float]]]] = defaultdict(lambda: defaultdict(lambda: defaultdict(list)))
     for record in records:
         row = (record["method"], record["encoder"])
+        fraction = record.get("label_fraction", 1.0)
+        task = record["task"] if fraction == 1.0 else f"{record['task']}@{fraction:g}"  # e.g. mtat@0.01
         for metric in REPORTED_METRICS:
             if metric in record["metrics"]:
-                values[record["protocol"]["name"]][row][(record["task"], metric)].append(100.0 * record["metrics"][metric])
+                values[record["protocol"]["name"]][row][(task, metric)].append(100.0 * record["metrics"][metric])
     return {protocol: {row: {column: Cell(tuple(v)) for column, v in cells.items()} for row, cells in rows.items()}
             for protocol, rows in values.items()}
 
