@@ -78,6 +78,19 @@ def build_parser() -> argparse.ArgumentParser:
     separate.add_argument("--no-progress", action="store_true")
     _add_home(separate)
 
+    embed = commands.add_parser("embed", help="embed your own audio files or folders with a trained checkpoint")
+    embed.add_argument("paths", nargs="+", help="audio files or folders (any format soundfile reads)")
+    embed.add_argument("--method", required=True)
+    embed.add_argument("--encoder", required=True)
+    embed.add_argument("--protocol", default="v1")
+    embed.add_argument("--seed", type=int, default=0)
+    embed.add_argument("--set", action="append", default=[], metavar="NAME=VALUE", dest="settings")
+    embed.add_argument("--task", help="for the supervised baseline: the task its checkpoint was trained on")
+    embed.add_argument("--out", required=True, help="output folder: embeddings.npy, index.csv, about.json")
+    embed.add_argument("--no-progress", action="store_true")
+    _add_home(embed)
+    _add_plugin(embed)
+
     cache = commands.add_parser("cache", help="list or clear cached checkpoints and embeddings")
     cache_commands = cache.add_subparsers(dest="cache_command", required=True)
     cache_ls = cache_commands.add_parser("ls", help="cached entries with sizes")
@@ -226,6 +239,67 @@ def command_separate(args: argparse.Namespace, console: Console) -> None:
     console.print(f"stems of {len(store)} clips written to {store.root}")
 
 
+def command_embed(args: argparse.Namespace, console: Console) -> None:
+    import csv
+    import json
+    import shutil
+    from pathlib import Path
+
+    import numpy as np
+    import torch
+    from rich.progress import Progress
+
+    from ssl_music_bench.checkpoint import is_complete, load_checkpoint
+    from ssl_music_bench.embed import audio_files, embed_files
+    from ssl_music_bench.home import resolve_home
+    from ssl_music_bench.protocol import load_protocol
+    from ssl_music_bench.registry import TASKS
+    from ssl_music_bench.run import checkpoint_for
+
+    home = resolve_home(args.home)
+    protocol = load_protocol(args.protocol)
+    method, _, directory = checkpoint_for(args.method, args.encoder, protocol, args.seed, home,
+                                          parse_settings(args.settings), args.task)
+    if not is_complete(directory):
+        raise BenchError(
+            f"No trained checkpoint of {args.method} + {args.encoder} under protocol {protocol.name}, seed {args.seed} "
+            f"in {home}. Train one first with `bench run --method {args.method} --encoder {args.encoder} --task T "
+            f"--protocol {protocol.name} --seed {args.seed}` (the same --set options), then embed."
+        )
+    if type(method).uses_task_labels:
+        if not args.task:
+            raise BenchError(f"The {args.method} baseline's checkpoint belongs to one task: name it with --task T.")
+        method.attach_task(TASKS.get(args.task).obj().load(home, protocol))
+    load_checkpoint(directory, method)
+    files = audio_files([Path(p).expanduser() for p in args.paths])
+    if not files:
+        raise BenchError(f"No audio files found in {', '.join(args.paths)} (looked for {', '.join(('wav', 'flac', 'mp3', 'ogg', 'au'))}).")
+    device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    method.to(device).eval()
+    encoder = method.encoder
+    with Progress(console=console, disable=args.no_progress, transient=True) as bar:
+        embeddings, rows, skipped = embed_files(method.features, files, encoder.sample_rate, encoder.crop_samples,
+                                                protocol.probe.embed_batch_size, device, bar)
+    for path, reason in skipped:
+        console.print(f"[yellow]skipped[/] {path}: {reason}")
+    out = Path(args.out).expanduser()
+    partial = out.with_name(out.name + ".partial")
+    shutil.rmtree(partial, ignore_errors=True)
+    partial.mkdir(parents=True)
+    np.save(partial / "embeddings.npy", embeddings.numpy())
+    with open(partial / "index.csv", "w", newline="") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(["row", "file", "chunk", "start_seconds"])
+        writer.writerows((i, f, c, round(c * encoder.crop_seconds, 4)) for i, (f, c) in enumerate(rows))
+    about = {"checkpoint": directory.name, "method": args.method, "encoder": args.encoder, "protocol": protocol.name,
+             "seed": args.seed, "sample_rate": encoder.sample_rate, "chunk_samples": encoder.crop_samples,
+             "files": len(files) - len(skipped), "skipped": dict(skipped)}
+    (partial / "about.json").write_text(json.dumps(about, indent=2))
+    shutil.rmtree(out, ignore_errors=True)
+    partial.rename(out)
+    console.print(f"{len(rows)} chunk embeddings of {len(files) - len(skipped)} files -> {out}")
+
+
 def command_cache(args: argparse.Namespace, console: Console) -> None:
     from ssl_music_bench.cache import cache_entries, clear_cache
     from ssl_music_bench.home import resolve_home
@@ -281,7 +355,7 @@ def command_demo(args: argparse.Namespace, console: Console) -> None:
 
 
 COMMANDS = {"list": command_list, "run": command_run, "table": command_table, "prepare": command_prepare,
-            "separate": command_separate, "cache": command_cache, "protocol": command_protocol, "demo": command_demo}
+            "separate": command_separate, "embed": command_embed, "cache": command_cache, "protocol": command_protocol, "demo": command_demo}
 
 
 def main(argv: Sequence[str] | None = None) -> int:

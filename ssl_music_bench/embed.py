@@ -9,6 +9,7 @@ are embedded together in batches.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
+from pathlib import Path
 
 import torch
 from rich.progress import Progress
@@ -71,3 +72,54 @@ def embed_clips(
     if pending:
         flush()
     return torch.cat(outputs), torch.cat(owners)
+
+
+AUDIO_SUFFIXES = (".wav", ".flac", ".mp3", ".ogg", ".au", ".aiff", ".aif")
+
+
+def audio_files(paths: list[Path]) -> list[Path]:
+    """The audio files named, and those found (recursively, sorted) in the folders named."""
+    found: list[Path] = []
+    for path in paths:
+        if path.is_dir():
+            found += sorted(p for p in path.rglob("*") if p.suffix.lower() in AUDIO_SUFFIXES)
+        else:
+            found.append(path)
+    return found
+
+
+@torch.no_grad()
+def embed_files(
+    features: Callable[[Tensor], Tensor],
+    files: list[Path],
+    sample_rate: int,
+    chunk_samples: int,
+    batch_size: int,
+    device: torch.device,
+    progress: Progress | None = None,
+) -> tuple[Tensor, list[tuple[str, int]], list[tuple[str, str]]]:
+    """Chunk embeddings of a user's files: (embeddings, [(file, chunk)] per row, [(file, reason)] skipped).
+
+    Any format soundfile reads; each file is mixed to mono and resampled to the encoder's rate on
+    the device, then chunked like the benchmark's clips. Unreadable files are skipped and reported.
+    """
+    from ssl_music_bench.audio import read_audio
+
+    rows: list[tuple[str, int]] = []
+    skipped: list[tuple[str, str]] = []
+    outputs: list[Tensor] = []
+    task = progress.add_task("embedding files", total=len(files)) if progress else None
+    for path in files:
+        try:
+            audio, rate = read_audio(path)
+        except Exception as error:  # soundfile raises several types for unreadable input
+            skipped.append((str(path), str(error).splitlines()[0][:160]))
+        else:
+            wave = resample(torch.from_numpy(audio).to(device), rate, sample_rate)
+            chunks = chunk(wave, chunk_samples)
+            outputs += [features(batch).float().cpu() for batch in chunks.split(batch_size)]
+            rows += [(str(path), i) for i in range(chunks.shape[0])]
+        if progress is not None and task is not None:
+            progress.advance(task)
+    embeddings = torch.cat(outputs) if outputs else torch.zeros(0)
+    return embeddings, rows, skipped

@@ -39,6 +39,29 @@ def build_method(method_name: str, encoder_name: str, overrides: dict[str, str] 
     return METHODS.get(method_name).obj(encoder, config)
 
 
+def checkpoint_for(
+    method_name: str, encoder_name: str, protocol: Protocol, seed: int, home: Path,
+    overrides: dict[str, str] | None = None, task_name: str | None = None,
+) -> tuple[Method, dict[str, Any], Path]:
+    """A freshly initialised method, the spec that determines its pretrained weights, and the
+    checkpoint directory those weights are (or will be) stored in."""
+    torch.manual_seed(seed)  # initial weights depend on the seed only
+    method = build_method(method_name, encoder_name, overrides)
+    method_class = type(method)
+    data_name = task_name if method_class.uses_task_labels else protocol.pretrain.data
+    spec = {
+        "method": method_name,
+        "method_config": dataclasses.asdict(method.config),
+        "encoder": encoder_name,
+        "pretrain_data": data_name if method_class.needs_pretraining else None,
+        "synth_size": protocol.synth_size,
+        "protocol": protocol.name,
+        "protocol_sha256": protocol.sha256,
+        "seed": seed,
+    }
+    return method, spec, home / "checkpoints" / f"{method_name}-{encoder_name}-{checkpoint_key(spec)}"
+
+
 def pretrained_method(
     method_name: str, encoder_name: str, protocol: Protocol, seed: int, home: Path, console: Console,
     progress: bool, overrides: dict[str, str] | None = None, task_name: str | None = None,
@@ -49,24 +72,9 @@ def pretrained_method(
     a method that ``uses_task_labels`` (the supervised baseline) trains on ``task_name``'s
     train split instead, and its checkpoint belongs to that task.
     """
-    torch.manual_seed(seed)  # initial weights depend on the seed only
-    method = build_method(method_name, encoder_name, overrides)
+    method, spec, directory = checkpoint_for(method_name, encoder_name, protocol, seed, home, overrides, task_name)
     method_class = type(method)
     data_name = task_name if method_class.uses_task_labels else protocol.pretrain.data
-    spec = {
-        "method": method_label(method_name, overrides),
-        "method_name": method_name,
-        "method_overrides": overrides,
-        "method_config": dataclasses.asdict(method.config),
-        "encoder": encoder_name,
-        "pretrain_data": data_name if method_class.needs_pretraining else None,
-        "synth_size": protocol.synth_size,
-        "protocol": protocol.name,
-        "protocol_sha256": protocol.sha256,
-        "seed": seed,
-    }
-    key = checkpoint_key(spec)
-    directory = home / "checkpoints" / f"{method_name}-{encoder_name}-{key}"
     data = TASKS.get(data_name).obj().load(home, protocol) if method_class.uses_task_labels else None
     if data is not None:
         method.attach_task(data)
