@@ -91,6 +91,13 @@ def build_parser() -> argparse.ArgumentParser:
     _add_home(embed)
     _add_plugin(embed)
 
+    status = commands.add_parser("status", help="the grid of runs of a protocol: done, missing, failed")
+    status.add_argument("--protocol", default="cpu")
+    status.add_argument("--task", action="append", default=[], help="tasks of the grid (repeatable; default synth-*)")
+    status.add_argument("--seeds", help="comma-separated seeds (default: the protocol's)")
+    _add_home(status)
+    _add_plugin(status)
+
     cache = commands.add_parser("cache", help="list or clear cached checkpoints and embeddings")
     cache_commands = cache.add_subparsers(dest="cache_command", required=True)
     cache_ls = cache_commands.add_parser("ls", help="cached entries with sizes")
@@ -147,7 +154,9 @@ def command_run(args: argparse.Namespace, console: Console) -> None:
 
     from ssl_music_bench.home import resolve_home
     from ssl_music_bench.protocol import load_protocol
+    from ssl_music_bench.method import method_label
     from ssl_music_bench.run import run_benchmark
+    from ssl_music_bench.status import clear_failure, note_failure
 
     home = resolve_home(args.home)
     protocol = load_protocol(args.protocol)
@@ -155,9 +164,17 @@ def command_run(args: argparse.Namespace, console: Console) -> None:
     if protocol.pretrain.steps > 1000 and not torch.cuda.is_available():
         console.print(f"[yellow]note:[/] protocol {protocol.name} pretrains for {protocol.pretrain.steps} steps, "
                       "a GPU budget; on this CPU-only machine use --protocol cpu for a run of minutes.")
-    record, path = run_benchmark(args.method, args.encoder, args.task, protocol, args.seed, home,
-                                 console=console, progress=not args.no_progress, overrides=overrides,
-                                 label_fraction=args.label_fraction)
+    label = method_label(args.method, overrides)
+    try:
+        record, path = run_benchmark(args.method, args.encoder, args.task, protocol, args.seed, home,
+                                     console=console, progress=not args.no_progress, overrides=overrides,
+                                     label_fraction=args.label_fraction)
+    except (BenchError, KeyboardInterrupt):
+        raise
+    except Exception as error:  # a crash: leave a note for `bench status`, then show the traceback
+        note_failure(home, label, args.encoder, args.task, args.seed, protocol.name, error)
+        raise
+    clear_failure(home, label, args.encoder, args.task, args.seed, protocol.name)
     metrics = ", ".join(f"{k} {100 * v:.2f}" for k, v in record["metrics"].items() if k != "tags_scored")
     console.print(f"[bold]{record['method']} + {args.encoder} on {args.task}[/] (protocol {protocol.name}, seed "
                   f"{args.seed}): {metrics}  [{record['timings']['total_s']:.0f} s]")
@@ -300,6 +317,20 @@ def command_embed(args: argparse.Namespace, console: Console) -> None:
     console.print(f"{len(rows)} chunk embeddings of {len(files) - len(skipped)} files -> {out}")
 
 
+def command_status(args: argparse.Namespace, console: Console) -> None:
+    from ssl_music_bench.home import resolve_home
+    from ssl_music_bench.protocol import load_protocol
+    from ssl_music_bench.registry import TASKS
+    from ssl_music_bench.status import grid, render_status
+
+    protocol = load_protocol(args.protocol)
+    tasks = args.task or TASKS.names("synth-*")
+    for task in tasks:
+        TASKS.get(task)  # refuse unknown names with a suggestion
+    seeds = [int(s) for s in args.seeds.split(",")] if args.seeds else list(protocol.seeds)
+    sys.stdout.write(render_status(grid(resolve_home(args.home), protocol, tasks, seeds), protocol, tasks, seeds))
+
+
 def command_cache(args: argparse.Namespace, console: Console) -> None:
     from ssl_music_bench.cache import cache_entries, clear_cache
     from ssl_music_bench.home import resolve_home
@@ -355,7 +386,7 @@ def command_demo(args: argparse.Namespace, console: Console) -> None:
 
 
 COMMANDS = {"list": command_list, "run": command_run, "table": command_table, "prepare": command_prepare,
-            "separate": command_separate, "embed": command_embed, "cache": command_cache, "protocol": command_protocol, "demo": command_demo}
+            "separate": command_separate, "status": command_status, "embed": command_embed, "cache": command_cache, "protocol": command_protocol, "demo": command_demo}
 
 
 def main(argv: Sequence[str] | None = None) -> int:
