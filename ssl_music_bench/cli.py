@@ -57,6 +57,11 @@ def build_parser() -> argparse.ArgumentParser:
     table.add_argument("--format", choices=("md", "csv", "latex"), default="md")
     table.add_argument("--protocol", help="only records of this protocol")
     table.add_argument("--records", help="directory of records (default: HOME/records)")
+    table.add_argument("--task", action="append", default=[], help="only these tasks (repeatable)")
+    table.add_argument("--label-fraction", type=float, help="only runs with this label fraction")
+    table.add_argument("--reported", action="store_true", help="add the papers' published numbers as rows")
+    table.add_argument("--write", action="store_true",
+                       help="refresh leaderboard/LEADERBOARD.md from the records in leaderboard/records/")
     _add_home(table)
 
     prepare = commands.add_parser("prepare", help="decode a real dataset as published into the prepared store")
@@ -194,18 +199,42 @@ def parse_settings(settings: list[str]) -> dict[str, str]:
     return overrides
 
 
+LEADERBOARD = "leaderboard"
+
+
 def command_table(args: argparse.Namespace, console: Console) -> None:
     from pathlib import Path
 
     from ssl_music_bench.home import resolve_home
-    from ssl_music_bench.records import load_records, records_dir
+    from ssl_music_bench.records import load_records, records_dir, write_text_atomic
+    from ssl_music_bench.reported import reported_records
     from ssl_music_bench.table import render
 
-    directory = Path(args.records) if args.records else records_dir(resolve_home(args.home))
+    if args.write:
+        directory = Path(args.records or Path(LEADERBOARD) / "records")
+        if not directory.is_dir():
+            raise BenchError(f"--write refreshes {LEADERBOARD}/LEADERBOARD.md from {directory}, which does not exist: "
+                             "run it from the repository root, or give --records DIR.")
+    else:
+        directory = Path(args.records) if args.records else records_dir(resolve_home(args.home))
     records = load_records(directory) if directory.is_dir() else []
     if args.protocol:
         records = [r for r in records if r["protocol"]["name"] == args.protocol]
-    sys.stdout.write(render(records, args.format))
+    if args.task:
+        records = [r for r in records if r["task"] in args.task]
+    if args.label_fraction is not None:
+        records = [r for r in records if r.get("label_fraction", 1.0) == args.label_fraction]
+    if args.reported and records:
+        records += [r for r in reported_records({r["protocol"]["name"] for r in records})
+                    if not args.task or r["task"] in args.task]
+    text = render(records, args.format)
+    if args.write:
+        target = directory.parent / "LEADERBOARD.md"
+        write_text_atomic(target, "# Leaderboard\n\nRendered by `bench table --write` from the run records in "
+                          f"`{directory.name}/`.\n\n" + text)
+        console.print(f"wrote {target}")
+    else:
+        sys.stdout.write(text)
 
 
 def command_prepare(args: argparse.Namespace, console: Console) -> None:

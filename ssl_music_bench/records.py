@@ -50,6 +50,18 @@ def write_json_atomic(path: Path, document: dict[str, Any]) -> None:
         raise
 
 
+def write_text_atomic(path: Path, text: str) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(handle, "w", encoding="utf-8") as stream:
+            stream.write(text)
+        os.replace(temporary, path)
+    except BaseException:
+        Path(temporary).unlink(missing_ok=True)
+        raise
+
+
 def write_record(home: Path, record: dict[str, Any]) -> Path:
     path = record_path(home, record)
     write_json_atomic(path, record)

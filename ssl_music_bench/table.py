@@ -5,7 +5,8 @@ method + encoder, one column per task metric, in percent. A cell is the mean ove
 ran with its 95 % confidence interval (Student's t, n - 1 degrees of freedom) and the number of
 seeds. In each column the best self-supervised cell is bold and every cell whose interval
 overlaps the best one's is marked as tied (italic in markdown, ``\\emph`` in LaTeX). Baseline
-rows (random-init, supervised) are kept at the bottom and never compete for "best".
+rows (random-init, supervised) are kept at the bottom and never compete for "best"; published
+numbers (``--reported``) come last.
 """
 
 from __future__ import annotations
@@ -59,9 +60,13 @@ def is_baseline(method: str) -> bool:
     return method.split("[")[0] in BASELINES
 
 
-def _row_order(row: Row) -> tuple[bool, str, str]:
+def is_reported(method: str) -> bool:
+    return "(reported:" in method
+
+
+def _row_order(row: Row) -> tuple[bool, bool, str, str]:
     method, encoder = row
-    return (is_baseline(method), method, encoder)
+    return (is_reported(method), is_baseline(method), method, encoder)
 
 
 def collect(records: list[dict[str, Any]]) -> dict[str, dict[Row, dict[Column, Cell]]]:
@@ -80,7 +85,7 @@ def collect(records: list[dict[str, Any]]) -> dict[str, dict[Row, dict[Column, C
 
 def _marks(rows: dict[Row, dict[Column, Cell]], column: Column) -> dict[Row, str]:
     """"best" / "tied" / "" for every row in one column."""
-    contenders = {row: cells[column] for row, cells in rows.items() if column in cells and not is_baseline(row[0])}
+    contenders = {row: cells[column] for row, cells in rows.items() if column in cells and not is_baseline(row[0]) and not is_reported(row[0])}
     if not contenders:
         return {}
     best_row = max(contenders, key=lambda row: contenders[row].mean)

@@ -71,3 +71,22 @@ def test_atomic_write_leaves_old_file_on_failure(tmp_path: Path) -> None:
         write_json_atomic(path, {"a": Unserialisable()})
     assert json.loads(path.read_text()) == {"a": 1}
     assert [p.name for p in tmp_path.iterdir()] == ["r.json"]
+
+
+def test_reported_rows_and_write(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+    from ssl_music_bench.cli import main
+
+    board = tmp_path / "leaderboard"
+    for r in [record("cola", "effnet", "nsynth", 0, accuracy=0.61), record("cola", "effnet", "nsynth", 1, accuracy=0.63)]:
+        write_json_atomic(board / "records" / f"{r['seed']}.json", r)
+    monkeypatch.chdir(tmp_path)
+    assert main(["table", "--write", "--reported"]) == 0
+    text = (board / "LEADERBOARD.md").read_text()
+    ours = next(line for line in text.splitlines() if line.startswith("| cola | effnet |"))
+    theirs = next(line for line in text.splitlines() if line.startswith("| cola (reported: Garoufis"))
+    assert "**62.00 ± 12.71 (n=2)**" in ours and "| 59.30 |" in theirs  # reported rows never win
+    assert text.index("| cola | effnet") < text.index("(reported:")  # published rows come last
+    assert main(["table", "--records", str(board / "records"), "--task", "synth-tags"]) == 0
+    assert "No run records yet" in capsys.readouterr().out
+    monkeypatch.chdir(tmp_path / "leaderboard")
+    assert main(["table", "--write"]) == 2  # not at the repository root
