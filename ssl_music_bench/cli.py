@@ -96,6 +96,14 @@ def build_parser() -> argparse.ArgumentParser:
     _add_home(embed)
     _add_plugin(embed)
 
+    plot = commands.add_parser("plot", help="PNG plots from the run records: loss curves, label fractions, per-tag AP")
+    plot.add_argument("--out", default="plots", help="output folder (default ./plots)")
+    plot.add_argument("--protocol", help="only records of this protocol")
+    plot.add_argument("--task", default="synth-tags", help="task of the label-fraction and per-tag plots")
+    plot.add_argument("--metric", default="pr_auc", help="metric of the label-fraction plot")
+    plot.add_argument("--records", help="directory of records (default: HOME/records)")
+    _add_home(plot)
+
     status = commands.add_parser("status", help="the grid of runs of a protocol: done, missing, failed")
     status.add_argument("--protocol", default="cpu")
     status.add_argument("--task", action="append", default=[], help="tasks of the grid (repeatable; default synth-*)")
@@ -346,6 +354,30 @@ def command_embed(args: argparse.Namespace, console: Console) -> None:
     console.print(f"{len(rows)} chunk embeddings of {len(files) - len(skipped)} files -> {out}")
 
 
+def command_plot(args: argparse.Namespace, console: Console) -> None:
+    from pathlib import Path
+
+    from ssl_music_bench import plots
+    from ssl_music_bench.home import resolve_home
+    from ssl_music_bench.records import load_records, records_dir
+
+    directory = Path(args.records) if args.records else records_dir(resolve_home(args.home))
+    records = load_records(directory) if directory.is_dir() else []
+    if args.protocol:
+        records = [r for r in records if r["protocol"]["name"] == args.protocol]
+    if not records:
+        raise BenchError(f"No run records in {directory}{' for protocol ' + args.protocol if args.protocol else ''}: "
+                         "run `bench run ...` first.")
+    out = Path(args.out)
+    written = [
+        plots.loss_curves(records, out / "loss_curves.png"),
+        plots.label_fraction_curves(records, args.task, args.metric, out / f"label_fraction_{args.task}.png"),
+        plots.per_tag_average_precision(records, args.task, out / f"per_tag_ap_{args.task}.png"),
+    ]
+    for path in written:
+        console.print(f"wrote {path}")
+
+
 def command_status(args: argparse.Namespace, console: Console) -> None:
     from ssl_music_bench.home import resolve_home
     from ssl_music_bench.protocol import load_protocol
@@ -415,7 +447,7 @@ def command_demo(args: argparse.Namespace, console: Console) -> None:
 
 
 COMMANDS = {"list": command_list, "run": command_run, "table": command_table, "prepare": command_prepare,
-            "separate": command_separate, "status": command_status, "embed": command_embed, "cache": command_cache, "protocol": command_protocol, "demo": command_demo}
+            "separate": command_separate, "status": command_status, "plot": command_plot, "embed": command_embed, "cache": command_cache, "protocol": command_protocol, "demo": command_demo}
 
 
 def main(argv: Sequence[str] | None = None) -> int:
