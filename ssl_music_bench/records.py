@@ -108,6 +108,15 @@ def git_state() -> dict[str, Any]:
         return {"sha": None, "dirty": None}
 
 
+def peak_memory() -> dict[str, float | None]:
+    """Peak resident memory of this process and peak GPU memory, in MB (None without a GPU)."""
+    import resource
+
+    rss_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # Linux reports KiB
+    gpu_mb = torch.cuda.max_memory_allocated() / 2**20 if torch.cuda.is_available() else None
+    return {"peak_rss_mb": round(rss_mb, 1), "peak_gpu_mb": None if gpu_mb is None else round(gpu_mb, 1)}
+
+
 def hardware() -> dict[str, Any]:
     device = torch.cuda.get_device_name(0) if torch.cuda.is_available() else "cpu"
     return {"device": device, "cpu": platform.processor() or platform.machine(), "cpu_count": os.cpu_count(),

@@ -27,7 +27,7 @@ from ssl_music_bench.metrics import per_tag_average_precision, task_metrics
 from ssl_music_bench.pretrain import pretrain
 from ssl_music_bench.probe import ProbeData, train_probe
 from ssl_music_bench.protocol import Protocol
-from ssl_music_bench.records import SCHEMA_VERSION, git_state, hardware, package_versions, write_record
+from ssl_music_bench.records import SCHEMA_VERSION, git_state, hardware, package_versions, peak_memory, write_record
 from ssl_music_bench.registry import ENCODERS, METHODS, TASKS
 from ssl_music_bench.task import TaskData
 
@@ -196,6 +196,7 @@ def run_benchmark(
         "versions": package_versions(),
         "git": git_state(),
         "hardware": hardware(),
+        "memory": peak_memory(),
     }
     if task.kind == "multilabel":
         per_tag = per_tag_average_precision(test_scores, splits["test"].targets)

@@ -49,6 +49,7 @@ def test_run_both_encoders_then_table(shared_home: Path, tiny_protocol_file: Pat
     assert record["pretraining"]["steps"] == 2 and not record["pretraining"]["reused"]
     assert set(record["versions"]) >= {"python", "torch", "lightly", "timm"}
     assert "sha" in record["git"] and record["timings"]["total_s"] > 0
+    assert record["memory"]["peak_rss_mb"] > 100
     table = bench("table", home=shared_home)
     assert table.returncode == 0
     rows = [line for line in table.stdout.splitlines() if line.startswith("| clmr |")]
