@@ -45,6 +45,8 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--task", required=True)
     run.add_argument("--protocol", default="v1", help="built-in protocol name (v1, cpu) or a .toml file")
     run.add_argument("--seed", type=int, default=0)
+    run.add_argument("--devices", type=int, default=1, help="training processes per node (DDP when > 1)")
+    run.add_argument("--nodes", type=int, default=1, help="nodes (torchrun/SLURM launch, through Lightning)")
     run.add_argument("--label-fraction", type=float, default=1.0,
                      help="train the probe on this stratified fraction of the train labels (0.01, 0.1, 1.0)")
     run.add_argument("--set", action="append", default=[], metavar="NAME=VALUE", dest="settings",
@@ -168,7 +170,7 @@ def command_run(args: argparse.Namespace, console: Console) -> None:
     from ssl_music_bench.home import resolve_home
     from ssl_music_bench.protocol import load_protocol
     from ssl_music_bench.method import method_label
-    from ssl_music_bench.run import run_benchmark
+    from ssl_music_bench.run import SecondaryRank, run_benchmark
     from ssl_music_bench.status import clear_failure, note_failure
 
     home = resolve_home(args.home)
@@ -181,7 +183,9 @@ def command_run(args: argparse.Namespace, console: Console) -> None:
     try:
         record, path = run_benchmark(args.method, args.encoder, args.task, protocol, args.seed, home,
                                      console=console, progress=not args.no_progress, overrides=overrides,
-                                     label_fraction=args.label_fraction)
+                                     label_fraction=args.label_fraction, devices=args.devices, nodes=args.nodes)
+    except SecondaryRank:
+        return  # another DDP process: the first one saves, embeds, probes and records
     except (BenchError, KeyboardInterrupt):
         raise
     except Exception as error:  # a crash: leave a note for `bench status`, then show the traceback

@@ -57,7 +57,10 @@ class Method(nn.Module):
         self, store: ClipStore, indices: list[int], batch_size: int, steps: int, seed: int, num_workers: int
     ) -> DataLoader[Example]:
         """Exactly ``steps`` batches for pretraining. Override to control what goes into one
-        batch (e.g. source-homogeneous batches); the default draws examples independently."""
+        batch (e.g. source-homogeneous batches); the default draws examples independently.
+
+        ``batch_size`` is this process's share of the protocol's global batch (global batch /
+        world size); every process draws the same global batch and keeps its own slice."""
         return pretrain_loader(self.pretrain_dataset(store, indices), batch_size, steps, seed, num_workers)
 
     def training_loss(self, batch: Example) -> Tensor:

@@ -21,7 +21,7 @@ import torch
 from torch.utils.data import DataLoader, Dataset
 
 from ssl_music_bench.errors import BenchError
-from ssl_music_bench.sampler import Example
+from ssl_music_bench.sampler import Example, distributed_rank
 from ssl_music_bench.store import ClipStore
 
 Decision = tuple[int, int, int, bool]  # (store index, excerpt start, source number, silent)
@@ -117,14 +117,6 @@ class SourceBatchSampler:
             ]
 
 
-def distributed_rank() -> tuple[int, int]:
-    """(rank, world size) of this process; (0, 1) without a process group."""
-    dist = torch.distributed
-    if dist.is_available() and dist.is_initialized():
-        return dist.get_rank(), dist.get_world_size()
-    return 0, 1
-
-
 class SourceExcerpts(Dataset[Example]):
     """Decision -> {"audio": mixture excerpt, "positive": source excerpt, flags}; only slicing."""
 
@@ -153,7 +145,8 @@ def source_batches(
     store: ClipStore, indices: Sequence[int], sources: Sequence[str], samples: int, threshold: float,
     silent_probability: float, batch_size: int, steps: int, seed: int, num_workers: int,
 ) -> DataLoader[Example]:
-    """Exactly ``steps`` source-homogeneous batches of ``batch_size`` pairs (see the module doc)."""
+    """Exactly ``steps`` source-homogeneous batches of ``batch_size`` pairs (see the module doc);
+    with several processes ``batch_size`` is this process's share of the global batch."""
     grid = excerpt_grid(store, indices, samples, sources, threshold)
     sampler = SourceBatchSampler(grid, batch_size, steps, seed, silent_probability)
     return DataLoader(

@@ -3,6 +3,14 @@
 The data loader delivers excerpts at the store's rate; everything per-example that can be
 batched (resampling to the encoder's rate, augmentation, the mel frontend) runs here on the
 training device.
+
+Several devices or nodes train with DDP. The protocol's ``batch_size`` is the GLOBAL batch: each
+of the N processes gets its slice of the same seeded global batch (ssl_music_bench/sampler.py),
+the contrastive losses gather their negatives from every process (with gradients that sum over
+processes, so that DDP's averaging gives the gradient of the whole batch's loss), and batch norm
+computes its statistics over the global batch (``pretrain.sync_batchnorm``), so that N processes
+do the computation of one process with the whole batch. Lightning detects torchrun and SLURM;
+without them it starts the other local processes itself by re-running the command.
 """
 
 from __future__ import annotations
@@ -11,14 +19,19 @@ import logging
 import time
 import warnings
 from dataclasses import dataclass, field
+from types import MethodType
 from typing import Any
 
+import numpy as np
 import pytorch_lightning as pl
 import torch
+import torch.distributed as dist
 from pytorch_lightning.callbacks import Callback, RichProgressBar
-from torch import Tensor
+from torch import Tensor, nn
+from torch.nn.modules.batchnorm import _BatchNorm
 
 from ssl_music_bench.audio import resample
+from ssl_music_bench.errors import BenchError
 from ssl_music_bench.method import Method
 from ssl_music_bench.protocol import Protocol
 from ssl_music_bench.sampler import Example
@@ -28,17 +41,25 @@ from ssl_music_bench.store import ClipStore
 class PretrainModule(pl.LightningModule):
     """Wraps a method for Lightning: resample on the device, then the method's loss."""
 
-    def __init__(self, method: Method, store_rate: int) -> None:
+    def __init__(self, method: Method, store_rate: int, seed: int = 0) -> None:
         super().__init__()
         self.method = method
         self.store_rate = store_rate
+        self.seed = seed
+
+    def on_train_start(self) -> None:
+        """Give every process its own stream for the draws on the device (crops, augmentation):
+        with one seed everywhere, example i of every process would get the same crop and coins."""
+        if self.trainer.world_size > 1:
+            seed = np.random.SeedSequence([self.seed, self.trainer.global_rank]).generate_state(1)[0]
+            torch.manual_seed(int(seed))
 
     def training_step(self, batch: Example, batch_idx: int) -> Tensor:
         rate = self.method.encoder.sample_rate
         for key in self.method.audio_keys:
             batch[key] = resample(batch[key], self.store_rate, rate)
         loss = self.method.training_loss(batch)
-        self.log("loss", loss, prog_bar=True, batch_size=len(next(iter(batch.values()))))
+        self.log("loss", loss, prog_bar=True, batch_size=len(next(iter(batch.values()))), sync_dist=True)
         return loss
 
     def configure_optimizers(self) -> Any:
@@ -46,7 +67,8 @@ class PretrainModule(pl.LightningModule):
 
 
 class LossHistory(Callback):
-    """Keeps (step, loss) every few steps for the run record and the loss-curve plot."""
+    """Keeps (step, loss) every few steps for the run record and the loss-curve plot; with several
+    processes the loss is the mean over processes, i.e. the loss of the global batch."""
 
     def __init__(self, every: int) -> None:
         self.every = max(1, every)
@@ -55,7 +77,8 @@ class LossHistory(Callback):
     def on_train_batch_end(self, trainer: pl.Trainer, module: pl.LightningModule, outputs, batch, batch_idx: int) -> None:  # type: ignore[no-untyped-def]
         step = trainer.global_step
         if step % self.every == 0 or step == trainer.max_steps:
-            self.points.append((step, float(outputs["loss"].detach())))
+            loss = trainer.strategy.reduce(outputs["loss"].detach(), reduce_op="mean")
+            self.points.append((step, float(loss)))
 
 
 @dataclass
@@ -63,6 +86,8 @@ class PretrainResult:
     loss_curve: list[tuple[int, float]] = field(default_factory=list)
     seconds: float = 0.0
     steps: int = 0
+    global_rank: int = 0  # with several processes each one returns; only rank 0 should go on
+    world_size: int = 1
 
 
 def quiet_lightning() -> None:
@@ -74,6 +99,72 @@ def quiet_lightning() -> None:
     warnings.filterwarnings("ignore", message=".*treespec, LeafSpec.*")
 
 
+def global_batch_norm(self: _BatchNorm, x: Tensor) -> Tensor:
+    """A batch-norm layer's forward with mean and variance over the batch of every process.
+
+    Installed on a layer's instance by :func:`synchronise_batch_norm`. Unlike torch's
+    SyncBatchNorm it works on every device (CPU and gloo too, so the equivalence test runs in
+    CI) and keeps the activation of timm's BatchNormAct2d. The sums go through an all-reduce
+    with gradients, so each process's backward sums every process's loss, as the contrastive
+    gathers do. Statistics in float32, also under mixed precision.
+    """
+    if not (self.training and dist.is_available() and dist.is_initialized() and dist.get_world_size() > 1):
+        return type(self).forward(self, x)
+    from torch.distributed.nn.functional import all_reduce
+
+    dims = [0, *range(2, x.dim())]
+    shape = [1, x.shape[1]] + [1] * (x.dim() - 2)
+    values = x.float()
+    sums = all_reduce(torch.cat([values.sum(dims), values.new_tensor([values.numel() / x.shape[1]])]))
+    count = sums[-1].detach()
+    mean = sums[:-1] / count
+    centred = values - mean.view(shape)
+    variance = all_reduce(centred.square().sum(dims)) / count
+    out = centred * torch.rsqrt(variance + self.eps).view(shape)
+    if self.weight is not None:
+        out = out * self.weight.view(shape) + self.bias.view(shape)
+    if self.track_running_stats and self.running_mean is not None and self.running_var is not None:
+        with torch.no_grad():
+            self.num_batches_tracked.add_(1)  # type: ignore[union-attr,operator]
+            factor = 1.0 / float(self.num_batches_tracked) if self.momentum is None else self.momentum
+            unbiased = variance.detach() * count / max(float(count) - 1, 1.0)
+            self.running_mean.lerp_(mean.detach().to(self.running_mean.dtype), factor)
+            self.running_var.lerp_(unbiased.to(self.running_var.dtype), factor)
+    out = out.to(x.dtype)
+    if hasattr(self, "act"):  # timm's BatchNormAct2d: norm, then dropout and activation
+        out = self.act(self.drop(out))
+    return out
+
+
+def synchronise_batch_norm(module: nn.Module) -> list[_BatchNorm]:
+    """Make every batch-norm layer of ``module`` use global-batch statistics; returns the layers
+    for :func:`restore_batch_norm`. Weights, buffers and the module tree stay as they are."""
+    layers = [m for m in module.modules() if isinstance(m, _BatchNorm)]
+    for layer in layers:
+        layer.forward = MethodType(global_batch_norm, layer)  # type: ignore[method-assign]
+    return layers
+
+
+def restore_batch_norm(layers: list[_BatchNorm]) -> None:
+    for layer in layers:
+        del layer.forward
+
+
+def per_process_batch(batch_size: int, devices: int, num_nodes: int) -> int:
+    """The protocol's global batch split over ``devices x num_nodes`` processes, or a BenchError."""
+    world = devices * num_nodes
+    if devices < 1 or num_nodes < 1:
+        raise BenchError(f"devices ({devices}) and nodes ({num_nodes}) must be at least 1.")
+    if batch_size % world:
+        raise BenchError(
+            f"The protocol's pretraining batch of {batch_size} examples is the global batch, split "
+            f"evenly over {devices} device(s) x {num_nodes} node(s) = {world} processes, but "
+            f"{batch_size} is not divisible by {world}. Use a number of devices that divides "
+            f"{batch_size}, or a protocol whose batch_size is a multiple of {world}."
+        )
+    return batch_size // world
+
+
 def pretrain(
     method: Method,
     store: ClipStore,
@@ -81,14 +172,22 @@ def pretrain(
     protocol: Protocol,
     seed: int,
     progress: bool = True,
+    devices: int = 1,
+    num_nodes: int = 1,
+    accelerator: str = "auto",
 ) -> PretrainResult:
-    """Train ``method`` for the protocol's budget on random excerpts of ``indices``."""
+    """Train ``method`` for the protocol's budget on random excerpts of ``indices``.
+
+    With ``devices x num_nodes`` > 1 this runs DDP: call it in every process (torchrun, SLURM),
+    or once, and Lightning starts the other local processes by re-running the command. Every
+    process returns; ``global_rank`` says which one this is, and only rank 0 should write.
+    """
     quiet_lightning()
     pl.seed_everything(seed, workers=True, verbose=False)
     settings = protocol.pretrain
-    loader = method.pretrain_batches(
-        store, indices, settings.batch_size, settings.steps, seed, settings.num_workers
-    )
+    world = devices * num_nodes
+    batch = per_process_batch(settings.batch_size, devices, num_nodes)
+    loader = method.pretrain_batches(store, indices, batch, settings.steps, seed, settings.num_workers)
     history = LossHistory(settings.log_every_steps)
     callbacks: list[Callback] = [history]
     if progress:
@@ -96,8 +195,11 @@ def pretrain(
     trainer = pl.Trainer(
         max_steps=settings.steps,
         max_epochs=1,  # the loader delivers exactly `steps` batches in one pass
-        accelerator="auto",
-        devices=1,
+        accelerator=accelerator,
+        devices=devices,
+        num_nodes=num_nodes,
+        strategy="ddp" if world > 1 else "auto",
+        use_distributed_sampler=False,  # our batch samplers shard the global batch themselves
         precision=settings.precision,  # type: ignore[arg-type]
         logger=False,
         enable_checkpointing=False,
@@ -107,8 +209,13 @@ def pretrain(
         num_sanity_val_steps=0,
         deterministic=False,
     )
-    module = PretrainModule(method, store.sample_rate)
+    module = PretrainModule(method, store.sample_rate, seed)
+    synced = synchronise_batch_norm(method) if world > 1 and settings.sync_batchnorm else []
     started = time.perf_counter()
-    trainer.fit(module, train_dataloaders=loader)
+    try:
+        trainer.fit(module, train_dataloaders=loader)
+    finally:
+        restore_batch_norm(synced)
     method.cpu()
-    return PretrainResult(history.points, time.perf_counter() - started, trainer.global_step)
+    return PretrainResult(history.points, time.perf_counter() - started, trainer.global_step,
+                          trainer.global_rank, trainer.world_size)

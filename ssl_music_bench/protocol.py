@@ -27,6 +27,11 @@ class PretrainSettings:
     precision: str = "32-true"  # Lightning precision: "bf16-mixed" on GPUs
     num_workers: int = 0
     log_every_steps: int = 5
+    # Batch norm over the global batch with several devices: SimCLR's "Global BN" (Chen et al.
+    # 2020, sec. 2.2), inherited by CLMR; it also makes N devices compute what one device does
+    # with the whole batch, so a row does not depend on how many GPUs trained it. One
+    # all-reduce per batch-norm layer; false keeps per-device statistics.
+    sync_batchnorm: bool = True
 
 
 @dataclass(frozen=True)

@@ -39,6 +39,10 @@ def build_method(method_name: str, encoder_name: str, overrides: dict[str, str] 
     return METHODS.get(method_name).obj(encoder, config)
 
 
+class SecondaryRank(Exception):
+    """Raised in every training process but the first once pretraining is done (DDP)."""
+
+
 def checkpoint_for(
     method_name: str, encoder_name: str, protocol: Protocol, seed: int, home: Path,
     overrides: dict[str, str] | None = None, task_name: str | None = None,
@@ -65,6 +69,7 @@ def checkpoint_for(
 def pretrained_method(
     method_name: str, encoder_name: str, protocol: Protocol, seed: int, home: Path, console: Console,
     progress: bool, overrides: dict[str, str] | None = None, task_name: str | None = None,
+    devices: int = 1, nodes: int = 1,
 ) -> tuple[Method, dict[str, Any]]:
     """The method after the protocol's pretraining, from the checkpoint cache when it is there.
 
@@ -90,9 +95,13 @@ def pretrained_method(
             f"pretraining [bold]{method_name}[/] + [bold]{encoder_name}[/] for {protocol.pretrain.steps} steps "
             f"of batch {protocol.pretrain.batch_size} on the train split of {data_name}"
         )
-        result = pretrain(method, data.store, data.indices["train"], protocol, seed, progress=progress)
+        result = pretrain(method, data.store, data.indices["train"], protocol, seed, progress=progress,
+                          devices=devices, num_nodes=nodes)
+        if result.global_rank != 0:
+            raise SecondaryRank  # with several processes, only the first saves, embeds, probes and records
         summary = {"seconds": round(result.seconds, 2), "steps": result.steps, "loss_curve": result.loss_curve,
-                   "data": data_name, "data_manifest_sha256": data.manifest_sha256}
+                   "data": data_name, "data_manifest_sha256": data.manifest_sha256,
+                   "devices": devices, "nodes": nodes, "world_size": result.world_size}
     sha = save_checkpoint(directory, method, {"spec": spec, "pretraining": summary})
     return method, {**summary, "checkpoint": directory.name, "reused": False, "weights_sha256": sha}
 
@@ -134,7 +143,7 @@ def embed_task(
 def run_benchmark(
     method_name: str, encoder_name: str, task_name: str, protocol: Protocol, seed: int, home: Path,
     console: Console | None = None, progress: bool = True, overrides: dict[str, str] | None = None,
-    label_fraction: float = 1.0,
+    label_fraction: float = 1.0, devices: int = 1, nodes: int = 1,
 ) -> tuple[dict[str, Any], Path]:
     """Run one (method, encoder, task, protocol, seed) cell and write its record.
 
@@ -149,7 +158,7 @@ def run_benchmark(
     task = TASKS.get(task_name).obj()
     started = time.perf_counter()
     method, pretraining = pretrained_method(
-        method_name, encoder_name, protocol, seed, home, console, progress, overrides, task_name
+        method_name, encoder_name, protocol, seed, home, console, progress, overrides, task_name, devices, nodes
     )
     data = task.load(home, protocol)
     embed_started = time.perf_counter()

@@ -1,12 +1,20 @@
-"""Pretraining samples: random excerpts of stored clips.
+"""Pretraining samples: random excerpts of stored clips, in global batches sharded per process.
 
 A pretraining example is a dict of tensors; its audio entries (named by the method's
 ``audio_keys``) are resampled on the device. Workers only slice memory-mapped arrays and copy
 them into a batch; resampling, augmentation and the frontend run on the device, on the whole
 batch (docs/DESIGN.md).
+
+With several processes (DDP), a loader's ``batch_size`` is this process's share: every process
+draws the same global batch of ``batch_size x world size`` examples from the same seeded
+generator and keeps its own slice, and each example's excerpt offset is drawn from a seed of
+its own place in the global sequence. So the examples (and excerpts) that one process sees in
+one step are exactly those that N processes see together, whatever N is.
 """
 
 from __future__ import annotations
+
+from collections.abc import Iterator, Sized
 
 import numpy as np
 import torch
@@ -19,15 +27,50 @@ from ssl_music_bench.store import ClipStore
 Example = dict[str, Tensor]
 
 
-def random_excerpt(store: ClipStore, index: int, samples: int, source: str = "mix") -> np.ndarray:
-    """A random excerpt of ``samples`` from a stored clip, zero-padded when the clip is shorter."""
+def distributed_rank() -> tuple[int, int]:
+    """(rank, world size) of this process; (0, 1) without a process group."""
+    dist = torch.distributed
+    if dist.is_available() and dist.is_initialized():
+        return dist.get_rank(), dist.get_world_size()
+    return 0, 1
+
+
+class Draw(int):
+    """A dataset index that carries the seed of its random excerpt.
+
+    It is an ``int``, so datasets that wrap :class:`ExcerptDataset` and index their own arrays
+    with it (labels, ...) keep working; :class:`ExcerptDataset` draws the excerpt's offset from
+    ``seed`` instead of the process's global generator, which differs between processes.
+    """
+
+    seed: tuple[int, int]
+
+    def __new__(cls, index: int, seed: tuple[int, int]) -> Draw:
+        draw = super().__new__(cls, index)
+        draw.seed = seed
+        return draw
+
+    def __reduce__(self) -> tuple[type, tuple[int, tuple[int, int]]]:  # pickled to loader workers
+        return Draw, (int(self), self.seed)
+
+
+def random_excerpt(
+    store: ClipStore, index: int, samples: int, source: str = "mix", rng: np.random.Generator | None = None
+) -> np.ndarray:
+    """A random excerpt of ``samples`` from a stored clip, zero-padded when the clip is shorter.
+
+    The offset comes from ``rng`` when given, otherwise from torch's global generator (seeded by
+    Lightning's seed_everything, per worker when workers are used).
+    """
     length = store.items[index].length
     if length <= samples:
         excerpt = np.zeros(samples, dtype=np.float32)
         excerpt[:length] = store.read(index, source=source)
         return excerpt
-    # torch's RNG: seeded by Lightning's seed_everything, per worker when workers are used
-    start = int(torch.randint(0, length - samples + 1, ()).item())
+    if rng is not None:
+        start = int(rng.integers(0, length - samples + 1))
+    else:
+        start = int(torch.randint(0, length - samples + 1, ()).item())
     return store.read(index, start, samples, source=source)
 
 
@@ -43,20 +86,48 @@ class ExcerptDataset(Dataset[Example]):
         return len(self.indices)
 
     def __getitem__(self, k: int) -> Example:
-        return {"audio": torch.from_numpy(random_excerpt(self.store, self.indices[k], self.samples))}
+        rng = np.random.default_rng(list(k.seed)) if isinstance(k, Draw) else None
+        return {"audio": torch.from_numpy(random_excerpt(self.store, self.indices[k], self.samples, rng=rng))}
+
+
+class ShardedBatchSampler:
+    """``steps`` batches of this process's slice of one seeded global batch.
+
+    The global order is that of ``RandomSampler(num_samples=steps x global batch)`` with a
+    generator seeded by ``seed`` (seeded random order across passes, no repeats within a pass);
+    one process reproduces exactly what N processes draw together. Rank and world size are read
+    when iteration starts, i.e. after the trainer has set up the process group, unless given.
+    """
+
+    def __init__(
+        self, data: Sized, batch_size: int, steps: int, seed: int,
+        rank: int | None = None, world_size: int | None = None,
+    ) -> None:
+        self.data, self.batch_size, self.steps, self.seed = data, batch_size, steps, seed
+        self.rank, self.world_size = rank, world_size
+
+    def __len__(self) -> int:
+        return self.steps
+
+    def __iter__(self) -> Iterator[list[Draw]]:
+        rank, world = distributed_rank() if self.rank is None else (self.rank, self.world_size or 1)
+        total = self.batch_size * world
+        generator = torch.Generator().manual_seed(self.seed)
+        order = iter(RandomSampler(self.data, num_samples=self.steps * total, generator=generator))
+        for step in range(self.steps):
+            batch = [next(order) for _ in range(total)]
+            first = rank * self.batch_size
+            yield [Draw(batch[p], (self.seed, step * total + p)) for p in range(first, first + self.batch_size)]
 
 
 def pretrain_loader(
     dataset: Dataset[Example], batch_size: int, steps: int, seed: int, num_workers: int
 ) -> DataLoader[Example]:
-    """Exactly ``steps`` batches, examples drawn in seeded random order across passes."""
-    generator = torch.Generator().manual_seed(seed)
-    sampler = RandomSampler(dataset, num_samples=steps * batch_size, generator=generator)
+    """Exactly ``steps`` batches of ``batch_size`` (this process's share of the global batch),
+    examples drawn in seeded random order across passes (:class:`ShardedBatchSampler`)."""
     return DataLoader(
         dataset,
-        batch_size=batch_size,
-        sampler=sampler,
-        drop_last=True,
+        batch_sampler=ShardedBatchSampler(dataset, batch_size, steps, seed),  # type: ignore[arg-type]
         num_workers=num_workers,
         persistent_workers=num_workers > 0,
         pin_memory=torch.cuda.is_available(),
