@@ -106,6 +106,18 @@ def build_parser() -> argparse.ArgumentParser:
     plot.add_argument("--records", help="directory of records (default: HOME/records)")
     _add_home(plot)
 
+    speed = commands.add_parser("speed", help="steps/s with the full pipeline vs the batch on the device, "
+                                "augmentation and embedding throughput, peak memory (JSON + markdown)")
+    speed.add_argument("--method", action="append", default=[], help="methods (wildcards; repeatable; default all)")
+    speed.add_argument("--encoder", action="append", default=[], help="encoders (wildcards; repeatable; default all)")
+    speed.add_argument("--batch-size", type=int, help="batch size (default: the protocol's on a GPU, at most 8 on a CPU)")
+    speed.add_argument("--steps", type=int, default=2, help="timed steps per path")
+    speed.add_argument("--protocol", default="cpu")
+    speed.add_argument("--synth-size", help="synthetic corpus size (default: the protocol's)")
+    speed.add_argument("--device", default="auto", choices=("auto", "cpu", "cuda"))
+    speed.add_argument("--out", default="speed", help="output folder for speed.json and speed.md")
+    _add_home(speed)
+
     status = commands.add_parser("status", help="the grid of runs of a protocol: done, missing, failed")
     status.add_argument("--protocol", default="cpu")
     status.add_argument("--task", action="append", default=[], help="tasks of the grid (repeatable; default synth-*)")
@@ -382,6 +394,16 @@ def command_plot(args: argparse.Namespace, console: Console) -> None:
         console.print(f"wrote {path}")
 
 
+def command_speed(args: argparse.Namespace, console: Console) -> None:
+    from pathlib import Path
+
+    from ssl_music_bench.home import resolve_home
+    from ssl_music_bench.speed import run_speed
+
+    run_speed(resolve_home(args.home), args.method, args.encoder, args.batch_size, args.steps, args.device,
+              Path(args.out), console, protocol=args.protocol, synth_size=args.synth_size)
+
+
 def command_status(args: argparse.Namespace, console: Console) -> None:
     from ssl_music_bench.home import resolve_home
     from ssl_music_bench.protocol import load_protocol
@@ -451,7 +473,7 @@ def command_demo(args: argparse.Namespace, console: Console) -> None:
 
 
 COMMANDS = {"list": command_list, "run": command_run, "table": command_table, "prepare": command_prepare,
-            "separate": command_separate, "status": command_status, "plot": command_plot, "embed": command_embed, "cache": command_cache, "protocol": command_protocol, "demo": command_demo}
+            "separate": command_separate, "status": command_status, "plot": command_plot, "speed": command_speed, "embed": command_embed, "cache": command_cache, "protocol": command_protocol, "demo": command_demo}
 
 
 def main(argv: Sequence[str] | None = None) -> int:
