@@ -30,6 +30,9 @@ from ssl_music_bench.store import ClipInfo, ClipStore, ClipStoreWriter
 from ssl_music_bench.task import Task, TaskData, build_task_data
 
 
+JOBS_PER_BLOCK = 32
+
+
 @dataclass(frozen=True)
 class SourceItem:
     """One item of a dataset as published: where its audio is and what its labels are."""
@@ -151,12 +154,16 @@ def prepare(task: PreparedTask, root: Path, home: Path, workers: int = 2, consol
     context = multiprocessing.get_context("fork")
     with Progress(*columns, console=console, disable=not progress) as bar, context.Pool(max(1, workers)) as pool:
         job = bar.add_task(f"preparing {task.store_name}", total=len(pending))
-        for item, audio, reason in pool.imap(decode, [(i, task.store_rate, task.min_seconds) for i in pending], chunksize=4):
-            if audio is None:
-                writer.skip(item.id, item.split, reason, item.labels, **item.extra)
-            else:
-                writer.add(item.id, item.split, item.labels, audio, **item.extra)
-            bar.advance(job)
+        # jobs go to the pool in small blocks: with the whole list queued at once, the pool's
+        # feeder thread can block on a full pipe, and an interruption then hangs in terminate()
+        for start in range(0, len(pending), JOBS_PER_BLOCK):
+            block = [(item, task.store_rate, task.min_seconds) for item in pending[start : start + JOBS_PER_BLOCK]]
+            for item, audio, reason in pool.imap(decode, block, chunksize=4):
+                if audio is None:
+                    writer.skip(item.id, item.split, reason, item.labels, **item.extra)
+                else:
+                    writer.add(item.id, item.split, item.labels, audio, **item.extra)
+                bar.advance(job)
     store = writer.close()
     report(store, console)
     return store
