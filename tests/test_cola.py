@@ -168,7 +168,7 @@ def test_two_processes_equal_one_process_on_the_whole_batch(tmp_path: Path) -> N
     start = "fork" if "fork" in mp.get_all_start_methods() else "spawn"
     mp.start_processes(distributed_worker, args=(free_port(), data, str(tmp_path)), nprocs=WORLD,
                        start_method=start)
-    ranks = [torch.load(tmp_path / f"rank{r}.pt") for r in range(WORLD)]
+    ranks = [torch.load(tmp_path / f"rank{r}.pt", weights_only=True) for r in range(WORLD)]
 
     anchor, positive = data["anchor"].clone().requires_grad_(), data["positive"].clone().requires_grad_()
     weight = data["weight"].clone().requires_grad_()

@@ -118,7 +118,7 @@ def train_both(name: str, protocol: Protocol, home: Path, out: Path) -> tuple[li
     start = "fork" if "fork" in mp.get_all_start_methods() else "spawn"
     mp.start_processes(worker, args=(free_port(), name, initial, data, protocol, str(out)), nprocs=WORLD,
                        start_method=start)
-    ranks = [torch.load(out / f"rank{r}.pt") for r in range(WORLD)]
+    ranks = [torch.load(out / f"rank{r}.pt", weights_only=True) for r in range(WORLD)]
     threads = torch.get_num_threads()
     torch.set_num_threads(1)  # two threads on two busy cores are 5-10 times slower than one
     try:
