@@ -16,7 +16,7 @@ from ssl_music_bench.encoders.logmel import LogMel, LogMelConfig
 from ssl_music_bench.registry import register_encoder
 
 
-@register_encoder("effnet", paper="COLA, ICASSP 2021; Tan & Le, ICML 2019", input="mel")
+@register_encoder("effnet", paper="COLA, ICASSP 2021; Tan & Le, ICML 2019")
 class EfficientNetB0(Encoder):
     """EfficientNet-B0 (timm, from scratch) on a 64-bin log-mel at 16 kHz, global max pool, 1280-d (COLA)."""
 

@@ -31,7 +31,7 @@ def conv_bn_relu(in_channels: int, out_channels: int, stride: int = 1, padding: 
     ]
 
 
-@register_encoder("samplecnn", paper="Lee et al., SMC 2017; CLMR, ISMIR 2021", input="wave")
+@register_encoder("samplecnn", paper="Lee et al., SMC 2017; CLMR, ISMIR 2021")
 class SampleCNN(Encoder):
     """SampleCNN 3^9 on raw 22,050 Hz audio (Lee et al. 2017, as in CLMR), 512-d."""
 

@@ -47,7 +47,7 @@ def projection_head(in_dim: int, out_dim: int) -> nn.Module:
     )
 
 
-@register_method("clmr", paper="Spijkervet & Burgoyne, ISMIR 2021", accepts="wave, mel")
+@register_method("clmr", paper="Spijkervet & Burgoyne, ISMIR 2021")
 class CLMR(Method):
     """SimCLR on music audio: NT-Xent between two augmented crops of a song (Spijkervet & Burgoyne 2021)."""
 

@@ -98,7 +98,7 @@ def cola_projection(in_dim: int, out_dim: int = 512) -> nn.Sequential:
     return nn.Sequential(linear, nn.LayerNorm(out_dim, eps=1e-3), nn.Tanh())  # Keras epsilon 1e-3
 
 
-@register_method("cola", paper="Saeed, Grangier & Zeghidour, ICASSP 2021", accepts="wave, mel")
+@register_method("cola", paper="Saeed, Grangier & Zeghidour, ICASSP 2021")
 class COLA(Method):
     """Two segments of one recording vs the batch, bilinear similarity (Saeed et al. 2021)."""
 

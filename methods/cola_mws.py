@@ -37,7 +37,7 @@ class COLAMWSConfig(MWSConfig, COLAConfig):
     """COLA's settings (methods/cola.py) and MWS's (augment/mws.py), flat so --set reaches both."""
 
 
-@register_method("cola-mws", paper="Garoufis et al., SMC 2023; Zhao et al., ICASSP 2022", accepts="mel")
+@register_method("cola-mws", paper="Garoufis et al., SMC 2023; Zhao et al., ICASSP 2022")
 class COLAMWS(COLA):
     """COLA with masking, warping and shifting of each view's log-mel (S3T's MWS, as in MSCOL)."""
 

@@ -63,7 +63,7 @@ def random_soft_mask(
     return torch.istft(spectrum * mask, n_fft, hop_length, window=window, length=wave.shape[-1])
 
 
-@register_method("cola-randmask", paper="Garoufis, Zlatintsi & Maragos, SMC 2023", accepts="wave, mel")
+@register_method("cola-randmask", paper="Garoufis, Zlatintsi & Maragos, SMC 2023")
 class COLARandMask(COLA):
     """COLA whose positive is the mixture under a random soft mask (MSA's control, SMC 2023)."""
 

@@ -104,7 +104,7 @@ def prediction_steps(encoder: Encoder, config: CPCConfig) -> int:
     return max(1, math.ceil(config.horizon_seconds * encoder.sample_rate / hop))
 
 
-@register_method("cpc", paper="van den Oord et al., 2018; CLMR v1", accepts="wave, mel")
+@register_method("cpc", paper="van den Oord et al., 2018; CLMR v1")
 class CPC(Method):
     """Contrastive predictive coding: a GRU's context predicts future encoder frames (van den Oord et al. 2018)."""
 

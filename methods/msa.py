@@ -107,7 +107,7 @@ class SilentCentroidLoss(COLALoss):
         return silent_centroid_loss(anchor, positives, silents > 0.5, self.weight, offset)
 
 
-@register_method("msa", paper="Garoufis, Zlatintsi & Maragos, SMC 2023", accepts="wave, mel")
+@register_method("msa", paper="Garoufis, Zlatintsi & Maragos, SMC 2023")
 class MSA(COLA):
     """COLA pairing a mixture excerpt with one separated source of it, silent sources centred."""
 

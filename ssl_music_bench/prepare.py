@@ -79,12 +79,6 @@ class PreparedTask(Task):
             f"them as published, then run `bench prepare --task {self.name} --root DIR`."
         )
 
-    @property
-    def name(self) -> str:
-        from ssl_music_bench.registry import TASKS
-
-        return next(e.name for e in TASKS.entries() if e.obj is type(self))
-
     def load(self, home: Path, protocol: Protocol) -> TaskData:
         path = prepared_path(home, self.store_name)
         if not (path / "store.json").is_file():

@@ -50,6 +50,13 @@ class Task:
     source: ClassVar[str] = ""
 
     @property
+    def name(self) -> str:
+        """The name this task's class is registered under."""
+        from ssl_music_bench.registry import TASKS
+
+        return next(e.name for e in TASKS.entries() if e.obj is type(self))
+
+    @property
     def metrics(self) -> tuple[str, ...]:
         return METRICS[self.kind]
 

@@ -107,7 +107,7 @@ class _FMA(PreparedTask):
             yield SourceItem(track, SPLIT_NAMES[split], (genre,), path, {"subset": subset})
 
 
-@register_task("fma", kind="multiclass", data="FMA small")
+@register_task("fma", data="FMA small")
 class FMASmall(_FMA):
     """FMA small: top-level genre (8 balanced classes) of 30 s clips; accuracy."""
 
@@ -122,7 +122,7 @@ class FMASmall(_FMA):
     )
 
 
-@register_task("fma-medium", kind="multiclass", data="FMA medium")
+@register_task("fma-medium", data="FMA medium")
 class FMAMedium(_FMA):
     """FMA medium: top-level genre (16 unbalanced classes) of 30 s clips; accuracy."""
 

@@ -41,7 +41,7 @@ def filtered_split() -> dict[str, list[str]]:
     return {"train": list(filtered_train), "valid": list(filtered_valid), "test": list(filtered_test)}
 
 
-@register_task("gtzan", kind="multiclass", data="GTZAN")
+@register_task("gtzan", data="GTZAN")
 class GTZAN(PreparedTask):
     """GTZAN genre (10 classes) of 30 s excerpts, fault-filtered split; accuracy."""
 

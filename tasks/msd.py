@@ -37,7 +37,7 @@ MSD_TAGS = (
 )
 
 
-@register_task("msd", kind="multilabel", data="Million Song Dataset")
+@register_task("msd", data="Million Song Dataset")
 class MillionSongDataset(PreparedTask):
     """Million Song Dataset, last.fm top-50 tags (musicnn-training split); ROC-AUC, PR-AUC.
 

@@ -66,7 +66,7 @@ def audio_root(root: Path) -> Path:
     return root
 
 
-@register_task("mtat", kind="multilabel", data="MagnaTagATune")
+@register_task("mtat", data="MagnaTagATune")
 class MagnaTagATune(PreparedTask):
     """MagnaTagATune top-50 tags, all clips of the Pons 2017 split (MTAT*); ROC-AUC, PR-AUC.
 
@@ -114,7 +114,7 @@ class MagnaTagATune(PreparedTask):
             yield SourceItem(clip_id, split, tags, audio / mp3_path, {"mp3_path": mp3_path})
 
 
-@register_task("mtat-filtered", kind="multilabel", data="MagnaTagATune")
+@register_task("mtat-filtered", data="MagnaTagATune")
 class MagnaTagATuneFiltered(MagnaTagATune):
     """MagnaTagATune top-50 tags, clips with at least one top-50 tag (Lee/Won filtered split); ROC-AUC, PR-AUC.
 

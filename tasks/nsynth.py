@@ -74,7 +74,7 @@ class _NSynth(PreparedTask):
                 yield SourceItem(note_str, split, (family,), folder / "audio" / f"{note_str}.wav", extra)
 
 
-@register_task("nsynth", kind="multiclass", data="NSynth")
+@register_task("nsynth", data="NSynth")
 class NSynthInstrument(_NSynth):
     """NSynth instrument family (11 classes) of single 4 s notes; accuracy."""
 
@@ -82,7 +82,7 @@ class NSynthInstrument(_NSynth):
     label_names = FAMILIES
 
 
-@register_task("nsynth-pitch", kind="multiclass", data="NSynth")
+@register_task("nsynth-pitch", data="NSynth")
 class NSynthPitch(_NSynth):
     """NSynth MIDI pitch 21-108 (88 classes) of single 4 s notes, as in HEAR; accuracy."""
 

@@ -10,7 +10,9 @@ GTZAN/FMA, ``synth-instrument`` and ``synth-pitch`` are NSynth-like single 4 s n
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
+from typing import ClassVar, Literal
 
 from ssl_music_bench.protocol import Protocol
 from ssl_music_bench.registry import register_task
@@ -20,70 +22,87 @@ from ssl_music_bench.task import Task, TaskData, build_task_data
 CORPUS_SEED = 0
 
 
-@register_task("synth-tags", kind="multilabel", data="synthetic songs")
-class SynthTags(Task):
+class SyntheticTask(Task):
+    """A task on one of the synthetic stores: which store, which vocabulary, which labels per clip."""
+
+    corpus: ClassVar[Literal["songs", "notes"]]
+
+    def vocabulary(self) -> Sequence[str]:
+        raise NotImplementedError
+
+    def labels_of(self, info: ClipInfo) -> Sequence[str]:
+        raise NotImplementedError
+
+    def load(self, home: Path, protocol: Protocol) -> TaskData:
+        from ssl_music_bench.synth import ensure_corpus
+
+        store = ensure_corpus(home, self.corpus, protocol.synth_size, CORPUS_SEED)
+        return build_task_data(self.name, self.kind, store, self.vocabulary(), self.labels_of)
+
+
+@register_task("synth-tags", data="synthetic songs")
+class SynthTags(SyntheticTask):
     """Multi-label tags of synthetic songs (instruments, vocals, tempo, loudness, style); ROC-AUC, PR-AUC."""
 
     kind = "multilabel"
+    corpus = "songs"
     source = "built-in synthetic corpus (ssl_music_bench/synth), MTAT-like tagging"
 
-    def load(self, home: Path, protocol: Protocol) -> TaskData:
-        from ssl_music_bench.synth import SONG_TAGS, ensure_corpus
+    def vocabulary(self) -> Sequence[str]:
+        from ssl_music_bench.synth import SONG_TAGS
 
-        store = ensure_corpus(home, "songs", protocol.synth_size, CORPUS_SEED)
-        return build_task_data("synth-tags", self.kind, store, SONG_TAGS, lambda info: info.labels)
+        return SONG_TAGS
+
+    def labels_of(self, info: ClipInfo) -> Sequence[str]:
+        return info.labels
 
 
-@register_task("synth-genre", kind="multiclass", data="synthetic songs")
-class SynthGenre(Task):
+@register_task("synth-genre", data="synthetic songs")
+class SynthGenre(SyntheticTask):
     """Style of synthetic songs, one of several genres; accuracy."""
 
     kind = "multiclass"
+    corpus = "songs"
     source = "built-in synthetic corpus (ssl_music_bench/synth), GTZAN-like genre"
 
-    def load(self, home: Path, protocol: Protocol) -> TaskData:
-        from ssl_music_bench.synth import STYLES, ensure_corpus
+    def vocabulary(self) -> Sequence[str]:
+        from ssl_music_bench.synth import STYLES
 
-        store = ensure_corpus(home, "songs", protocol.synth_size, CORPUS_SEED)
-        return build_task_data("synth-genre", self.kind, store, STYLES, _style)
+        return STYLES
+
+    def labels_of(self, info: ClipInfo) -> Sequence[str]:
+        return [info.extra["style"]]
 
 
-@register_task("synth-instrument", kind="multiclass", data="synthetic notes")
-class SynthInstrument(Task):
+@register_task("synth-instrument", data="synthetic notes")
+class SynthInstrument(SyntheticTask):
     """Instrument family of synthetic 4 s notes (NSynth's 11 families); accuracy."""
 
     kind = "multiclass"
+    corpus = "notes"
     source = "built-in synthetic corpus (ssl_music_bench/synth), NSynth-like instrument family"
 
-    def load(self, home: Path, protocol: Protocol) -> TaskData:
-        from ssl_music_bench.synth import NOTE_FAMILIES, ensure_corpus
+    def vocabulary(self) -> Sequence[str]:
+        from ssl_music_bench.synth import NOTE_FAMILIES
 
-        store = ensure_corpus(home, "notes", protocol.synth_size, CORPUS_SEED)
-        return build_task_data("synth-instrument", self.kind, store, NOTE_FAMILIES, _family)
+        return NOTE_FAMILIES
+
+    def labels_of(self, info: ClipInfo) -> Sequence[str]:
+        return [info.extra["family"]]
 
 
-@register_task("synth-pitch", kind="multiclass", data="synthetic notes")
-class SynthPitch(Task):
+@register_task("synth-pitch", data="synthetic notes")
+class SynthPitch(SyntheticTask):
     """MIDI pitch of synthetic 4 s notes; accuracy."""
 
     kind = "multiclass"
+    corpus = "notes"
     source = "built-in synthetic corpus (ssl_music_bench/synth), NSynth-like pitch"
 
-    def load(self, home: Path, protocol: Protocol) -> TaskData:
-        from ssl_music_bench.synth import NOTE_PITCHES, ensure_corpus
+    def vocabulary(self) -> Sequence[str]:
+        from ssl_music_bench.synth import NOTE_PITCHES
 
-        store = ensure_corpus(home, "notes", protocol.synth_size, CORPUS_SEED)
-        names = [str(pitch) for pitch in NOTE_PITCHES]
-        return build_task_data("synth-pitch", self.kind, store, names, _pitch)
+        return [str(pitch) for pitch in NOTE_PITCHES]
 
-
-def _style(info: ClipInfo) -> list[str]:
-    return [info.extra["style"]]
-
-
-def _family(info: ClipInfo) -> list[str]:
-    return [info.extra["family"]]
-
-
-def _pitch(info: ClipInfo) -> list[str]:
-    return [str(info.extra["pitch"])]
+    def labels_of(self, info: ClipInfo) -> Sequence[str]:
+        return [str(info.extra["pitch"])]
