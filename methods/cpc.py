@@ -82,7 +82,11 @@ def cpc_loss(z: Tensor, context: Tensor, predictors: nn.ModuleList, negative_ind
     steps = z.shape[1]
     if steps <= len(predictors):
         raise ValueError(f"CPC predicts {len(predictors)} steps ahead but the sequence has only {steps} steps.")
-    negatives = z.reshape(-1, z.shape[-1])[negative_index]  # (B, T, N, D), gathered once for all k
+    # (B, T, N, D), gathered once for all k. index_select rather than z[index]: the backward of
+    # advanced indexing sums repeated rows in a thread-dependent order on CPU, which made two
+    # identical runs (and a resumed run) end with different weights; index_add does not.
+    flat = z.reshape(-1, z.shape[-1])
+    negatives = flat.index_select(0, negative_index.flatten()).view(*negative_index.shape, z.shape[-1])
     losses = [
         info_nce(predictor(context[:, :-k]), z[:, k:], negatives[:, k:])
         for k, predictor in enumerate(predictors, start=1)

@@ -16,6 +16,7 @@ import shutil
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from safetensors import SafetensorError
 from safetensors.torch import load_file, save_file
@@ -59,19 +60,26 @@ def save_embeddings(home: Path, key: str, embeddings: Tensor, owner: Tensor, abo
 
 @dataclass(frozen=True)
 class CacheEntry:
-    kind: str  # "checkpoint" or "embeddings"
+    kind: str  # "checkpoint", "resume" (an interrupted pretraining's state) or "embeddings"
     path: Path
     bytes: int
     about: dict[str, str]
 
     def matches(self, method: str | None, task: str | None) -> bool:
         return (method is None or self.about.get("method") == method) and (
-            task is None or self.kind == "checkpoint" or self.about.get("task") == task
+            task is None or self.kind in PRETRAINING_KINDS or self.about.get("task") == task
         )
 
 
 def _size(path: Path) -> int:
     return sum(p.stat().st_size for p in path.rglob("*") if p.is_file()) if path.is_dir() else path.stat().st_size
+
+
+PRETRAINING_KINDS = ("checkpoint", "resume")  # shared by every task, so a task filter keeps them
+
+
+def _about_pretraining(spec: dict[str, Any]) -> dict[str, str]:
+    return {"method": str(spec.get("method")), "encoder": str(spec.get("encoder")), "seed": str(spec.get("seed"))}
 
 
 def cache_entries(home: Path) -> list[CacheEntry]:
@@ -81,8 +89,10 @@ def cache_entries(home: Path) -> list[CacheEntry]:
     for directory in sorted((home / "checkpoints").glob("*")):
         if directory.is_dir() and (directory / "config.json").is_file():
             spec = json.loads((directory / "config.json").read_text()).get("spec", {})
-            about = {"method": str(spec.get("method")), "encoder": str(spec.get("encoder")), "seed": str(spec.get("seed"))}
-            entries.append(CacheEntry("checkpoint", directory, _size(directory), about))
+            entries.append(CacheEntry("checkpoint", directory, _size(directory), _about_pretraining(spec)))
+        elif directory.is_dir() and directory.name.endswith(".resume") and (directory / "spec.json").is_file():
+            spec = json.loads((directory / "spec.json").read_text())  # an interrupted pretraining
+            entries.append(CacheEntry("resume", directory, _size(directory), _about_pretraining(spec)))
     for path in sorted(embeddings_dir(home).glob("*.safetensors")):
         try:
             with safe_open(str(path), framework="pt") as handle:
@@ -100,7 +110,7 @@ def clear_cache(home: Path, method: str | None = None, task: str | None = None) 
     """
     removed = []
     for entry in cache_entries(home):
-        if task is not None and entry.kind == "checkpoint":
+        if task is not None and entry.kind in PRETRAINING_KINDS:
             continue
         if entry.matches(method, task):
             shutil.rmtree(entry.path) if entry.path.is_dir() else entry.path.unlink()

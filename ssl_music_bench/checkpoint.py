@@ -34,6 +34,11 @@ def file_sha256(path: Path) -> str:
     return digest.hexdigest()
 
 
+def resume_directory(directory: Path) -> Path:
+    """Where an unfinished pretraining of ``directory``'s spec keeps its resume checkpoint."""
+    return directory.with_name(directory.name + ".resume")
+
+
 def is_complete(directory: Path) -> bool:
     return (directory / WEIGHTS).is_file() and (directory / CONFIG).is_file()
 

@@ -21,7 +21,7 @@ import torch
 from torch.utils.data import DataLoader, Dataset
 
 from ssl_music_bench.errors import BenchError
-from ssl_music_bench.sampler import Example, distributed_rank
+from ssl_music_bench.sampler import Example, StepSequence, distributed_rank
 from ssl_music_bench.store import ClipStore
 
 Decision = tuple[int, int, int, bool]  # (store index, excerpt start, source number, silent)
@@ -72,7 +72,7 @@ def require_stems(store: ClipStore, sources: Sequence[str]) -> None:
         )
 
 
-class SourceBatchSampler:
+class SourceBatchSampler(StepSequence):
     """Yields ``steps`` batches of decisions; each batch holds one source drawn uniformly.
 
     A batch is, with probability ``silent_probability``, drawn from the whole grid (positives of
@@ -98,18 +98,17 @@ class SourceBatchSampler:
                 "drawn for them. Leave them out of `sources` (e.g. --set sources=drums,bass)."
             )
 
-    def __len__(self) -> int:
-        return self.steps
-
     def __iter__(self) -> Iterator[list[Decision]]:
         rank, world = distributed_rank() if self.rank is None else (self.rank, self.world_size or 1)
         rng = np.random.default_rng(self.seed)  # the same on every rank: same source, same batch
         everything = np.arange(len(self.grid.clips))
-        for _ in range(self.steps):
+        for step in range(self.steps):
             source = int(rng.integers(len(self.pools)))
             pool = everything if rng.random() < self.silent_probability else self.pools[source]
             total = self.batch_size * world
             chosen = rng.choice(pool, size=total, replace=len(pool) < total)
+            if step < self.first_step:  # drawn and dropped: a resumed run starts later
+                continue
             mine = chosen[rank * self.batch_size : (rank + 1) * self.batch_size]
             yield [
                 (int(self.grid.clips[e]), int(self.grid.starts[e]), source, not self.grid.active[e, source])

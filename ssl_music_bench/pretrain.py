@@ -11,14 +11,24 @@ processes, so that DDP's averaging gives the gradient of the whole batch's loss)
 computes its statistics over the global batch (``pretrain.sync_batchnorm``), so that N processes
 do the computation of one process with the whole batch. Lightning detects torchrun and SLURM;
 without them it starts the other local processes itself by re-running the command.
+
+Interrupted runs resume. Every ``checkpoint_interval(steps)`` steps the full training state
+(weights, optimiser, schedule, step, loss history) is saved to ``resume_dir/last.ckpt`` (under a
+temporary name, then renamed). The random draws on the device are seeded per step from (seed,
+rank, step), and the samplers deliver their fixed seeded sequence of batches from any step on
+(``StepSequence``), so a run restarted from that file ends with the same weights as one that
+never stopped.
 """
 
 from __future__ import annotations
 
 import logging
+import math
+import os
 import time
 import warnings
 from dataclasses import dataclass, field
+from pathlib import Path
 from types import MethodType
 from typing import Any
 
@@ -34,7 +44,7 @@ from ssl_music_bench.audio import resample
 from ssl_music_bench.errors import BenchError
 from ssl_music_bench.method import Method
 from ssl_music_bench.protocol import Protocol
-from ssl_music_bench.sampler import Example
+from ssl_music_bench.sampler import Example, StepSequence
 from ssl_music_bench.store import ClipStore
 
 
@@ -47,12 +57,14 @@ class PretrainModule(pl.LightningModule):
         self.store_rate = store_rate
         self.seed = seed
 
-    def on_train_start(self) -> None:
-        """Give every process its own stream for the draws on the device (crops, augmentation):
-        with one seed everywhere, example i of every process would get the same crop and coins."""
-        if self.trainer.world_size > 1:
-            seed = np.random.SeedSequence([self.seed, self.trainer.global_rank]).generate_state(1)[0]
-            torch.manual_seed(int(seed))
+    def on_train_batch_start(self, batch: Example, batch_idx: int) -> None:
+        """Seed the draws on the device (crops, augmentation, negatives) from (seed, rank, step).
+
+        Per step, so that a run resumed from a checkpoint draws what an uninterrupted run draws
+        (no generator state to save); per rank, because with one seed everywhere example i of
+        every process would get the same crop and coins."""
+        state = np.random.SeedSequence([self.seed, self.trainer.global_rank, self.trainer.global_step])
+        torch.manual_seed(int(state.generate_state(1)[0]))
 
     def training_step(self, batch: Example, batch_idx: int) -> Tensor:
         rate = self.method.encoder.sample_rate
@@ -80,6 +92,43 @@ class LossHistory(Callback):
             loss = trainer.strategy.reduce(outputs["loss"].detach(), reduce_op="mean")
             self.points.append((step, float(loss)))
 
+    def state_dict(self) -> dict[str, Any]:  # saved in the resume checkpoint
+        return {"points": [list(point) for point in self.points]}
+
+    def load_state_dict(self, state_dict: dict[str, Any]) -> None:
+        self.points = [(int(step), float(loss)) for step, loss in state_dict["points"]]
+
+
+RESUME_FILE = "last.ckpt"
+
+
+def checkpoint_interval(steps: int) -> int:
+    """Steps between resume checkpoints: about twenty per run (one per step for tiny budgets)."""
+    return max(1, math.ceil(steps / 20))
+
+
+class ResumeCheckpoint(Callback):
+    """Every ``every`` steps (not after the last), the whole training state to
+    ``directory/last.ckpt``, atomically (temporary name, then rename), so that a kill at any
+    moment leaves the previous one; and, when training starts, the sampler set to the step the
+    trainer starts from (0, or the restored checkpoint's step)."""
+
+    def __init__(self, directory: Path, every: int, sampler: StepSequence) -> None:
+        self.path, self.every, self.sampler = directory / RESUME_FILE, every, sampler
+
+    def on_train_start(self, trainer: pl.Trainer, module: pl.LightningModule) -> None:
+        self.sampler.start_at(trainer.global_step)
+
+    def on_train_batch_end(self, trainer: pl.Trainer, module: pl.LightningModule, outputs, batch, batch_idx: int) -> None:  # type: ignore[no-untyped-def]
+        step = trainer.global_step
+        if step % self.every or step >= trainer.max_steps:
+            return  # at the end the caller saves the final weights and removes the resume folder
+        partial = self.path.with_name(self.path.name + ".partial")
+        trainer.save_checkpoint(partial)  # every rank calls it; rank 0 writes
+        if trainer.is_global_zero:
+            os.replace(partial, self.path)
+        trainer.strategy.barrier()
+
 
 @dataclass
 class PretrainResult:
@@ -88,6 +137,7 @@ class PretrainResult:
     steps: int = 0
     global_rank: int = 0  # with several processes each one returns; only rank 0 should go on
     world_size: int = 1
+    resumed_from_step: int | None = None  # the step of the resume checkpoint it started from
 
 
 def quiet_lightning() -> None:
@@ -175,12 +225,17 @@ def pretrain(
     devices: int = 1,
     num_nodes: int = 1,
     accelerator: str = "auto",
+    resume_dir: Path | None = None,
 ) -> PretrainResult:
     """Train ``method`` for the protocol's budget on random excerpts of ``indices``.
 
     With ``devices x num_nodes`` > 1 this runs DDP: call it in every process (torchrun, SLURM),
     or once, and Lightning starts the other local processes by re-running the command. Every
     process returns; ``global_rank`` says which one this is, and only rank 0 should write.
+
+    ``resume_dir``: where the resume checkpoint is saved every few steps and, when one is there
+    (an interrupted run of the same spec), where training restarts from. The caller removes it
+    once the final weights are saved. Needs a sampler built on ``StepSequence``.
     """
     quiet_lightning()
     pl.seed_everything(seed, workers=True, verbose=False)
@@ -190,11 +245,21 @@ def pretrain(
     loader = method.pretrain_batches(store, indices, batch, settings.steps, seed, settings.num_workers)
     history = LossHistory(settings.log_every_steps)
     callbacks: list[Callback] = [history]
+    resume_from = None
+    sampler = loader.batch_sampler
+    if resume_dir is not None and isinstance(sampler, StepSequence):
+        callbacks.append(ResumeCheckpoint(resume_dir, checkpoint_interval(settings.steps), sampler))
+        resume_dir.mkdir(parents=True, exist_ok=True)
+        if (resume_dir / RESUME_FILE).is_file():
+            resume_from = resume_dir / RESUME_FILE
+    elif resume_dir is not None:
+        logging.getLogger(__name__).warning(
+            "%s's pretraining loader does not use a StepSequence sampler: no resume checkpoints", type(method).__name__)
     if progress:
         callbacks.append(RichProgressBar(leave=True))
     trainer = pl.Trainer(
         max_steps=settings.steps,
-        max_epochs=1,  # the loader delivers exactly `steps` batches in one pass
+        max_epochs=1,  # the loader delivers the `steps` batches (from the resumed step on) in one pass
         accelerator=accelerator,
         devices=devices,
         num_nodes=num_nodes,
@@ -212,10 +277,11 @@ def pretrain(
     module = PretrainModule(method, store.sample_rate, seed)
     synced = synchronise_batch_norm(method) if world > 1 and settings.sync_batchnorm else []
     started = time.perf_counter()
+    resumed_from_step = torch.load(resume_from, map_location="cpu", weights_only=True)["global_step"] if resume_from else None
     try:
-        trainer.fit(module, train_dataloaders=loader)
+        trainer.fit(module, train_dataloaders=loader, ckpt_path=resume_from)
     finally:
         restore_batch_norm(synced)
     method.cpu()
     return PretrainResult(history.points, time.perf_counter() - started, trainer.global_step,
-                          trainer.global_rank, trainer.world_size)
+                          trainer.global_rank, trainer.world_size, resumed_from_step)

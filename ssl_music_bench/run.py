@@ -9,6 +9,7 @@ so its checkpoint is reused by every downstream task.
 from __future__ import annotations
 
 import dataclasses
+import shutil
 import time
 from datetime import datetime, timezone
 from pathlib import Path
@@ -19,15 +20,17 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from ssl_music_bench.cache import embedding_key, load_embeddings, save_embeddings
-from ssl_music_bench.checkpoint import checkpoint_key, is_complete, load_checkpoint, save_checkpoint
+from ssl_music_bench.checkpoint import checkpoint_key, is_complete, load_checkpoint, resume_directory, save_checkpoint
 from ssl_music_bench.embed import embed_clips
 from ssl_music_bench.fractions import label_subset
 from ssl_music_bench.method import Method, check_compatible, config_from_overrides, method_label
 from ssl_music_bench.metrics import per_tag_average_precision, task_metrics
-from ssl_music_bench.pretrain import pretrain
+from ssl_music_bench.pretrain import RESUME_FILE, pretrain
 from ssl_music_bench.probe import ProbeData, train_probe
 from ssl_music_bench.protocol import Protocol
-from ssl_music_bench.records import SCHEMA_VERSION, git_state, hardware, package_versions, peak_memory, write_record
+from ssl_music_bench.records import (
+    SCHEMA_VERSION, git_state, hardware, package_versions, peak_memory, write_json_atomic, write_record,
+)
 from ssl_music_bench.registry import ENCODERS, METHODS, TASKS
 from ssl_music_bench.task import TaskData
 
@@ -95,14 +98,22 @@ def pretrained_method(
             f"pretraining [bold]{method_name}[/] + [bold]{encoder_name}[/] for {protocol.pretrain.steps} steps "
             f"of batch {protocol.pretrain.batch_size} on the train split of {data_name}"
         )
+        resume_dir = resume_directory(directory)
+        resume_dir.mkdir(parents=True, exist_ok=True)
+        write_json_atomic(resume_dir / "spec.json", spec)  # for `bench cache ls`
+        if (resume_dir / RESUME_FILE).is_file():
+            console.print(f"[green]resuming[/] the interrupted pretraining from {resume_dir.name}/{RESUME_FILE}")
         result = pretrain(method, data.store, data.indices["train"], protocol, seed, progress=progress,
-                          devices=devices, num_nodes=nodes)
+                          devices=devices, num_nodes=nodes, resume_dir=resume_dir)
         if result.global_rank != 0:
             raise SecondaryRank  # with several processes, only the first saves, embeds, probes and records
         summary = {"seconds": round(result.seconds, 2), "steps": result.steps, "loss_curve": result.loss_curve,
                    "data": data_name, "data_manifest_sha256": data.manifest_sha256,
-                   "devices": devices, "nodes": nodes, "world_size": result.world_size}
+                   "devices": devices, "nodes": nodes, "world_size": result.world_size,
+                   "resumed_from_step": result.resumed_from_step}
     sha = save_checkpoint(directory, method, {"spec": spec, "pretraining": summary})
+    if method_class.needs_pretraining:
+        shutil.rmtree(resume_directory(directory), ignore_errors=True)
     return method, {**summary, "checkpoint": directory.name, "reused": False, "weights_sha256": sha}
 
 

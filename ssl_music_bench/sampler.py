@@ -90,7 +90,26 @@ class ExcerptDataset(Dataset[Example]):
         return {"audio": torch.from_numpy(random_excerpt(self.store, self.indices[k], self.samples, rng=rng))}
 
 
-class ShardedBatchSampler:
+class StepSequence:
+    """A batch sampler's fixed, seeded sequence of ``steps`` batches that can start part-way.
+
+    A resumed pretraining calls ``start_at(step)`` with the step of its checkpoint; subclasses
+    draw every step from the beginning and yield those from ``first_step`` on, so the resumed run
+    gets exactly the batches an uninterrupted run gets from there (the draws are cheap: indices,
+    not audio).
+    """
+
+    steps: int
+    first_step: int = 0
+
+    def start_at(self, step: int) -> None:
+        self.first_step = step
+
+    def __len__(self) -> int:
+        return max(self.steps - self.first_step, 0)
+
+
+class ShardedBatchSampler(StepSequence):
     """``steps`` batches of this process's slice of one seeded global batch.
 
     The global order is that of ``RandomSampler(num_samples=steps x global batch)`` with a
@@ -106,9 +125,6 @@ class ShardedBatchSampler:
         self.data, self.batch_size, self.steps, self.seed = data, batch_size, steps, seed
         self.rank, self.world_size = rank, world_size
 
-    def __len__(self) -> int:
-        return self.steps
-
     def __iter__(self) -> Iterator[list[Draw]]:
         rank, world = distributed_rank() if self.rank is None else (self.rank, self.world_size or 1)
         total = self.batch_size * world
@@ -116,8 +132,9 @@ class ShardedBatchSampler:
         order = iter(RandomSampler(self.data, num_samples=self.steps * total, generator=generator))
         for step in range(self.steps):
             batch = [next(order) for _ in range(total)]
-            first = rank * self.batch_size
-            yield [Draw(batch[p], (self.seed, step * total + p)) for p in range(first, first + self.batch_size)]
+            if step >= self.first_step:
+                first = rank * self.batch_size
+                yield [Draw(batch[p], (self.seed, step * total + p)) for p in range(first, first + self.batch_size)]
 
 
 def pretrain_loader(
