@@ -23,6 +23,7 @@ class EfficientNetB0(Encoder):
     sample_rate = 16_000
     input_kind = "mel"
     crop_samples = 16_000  # 1 s -> 98 frames, as in the COLA code
+    channels_last = True  # 2-D convolutions: NHWC lets cuDNN's bf16 kernels skip layout transposes
     embed_dim = 1280
     frame_dim = 1280
     sequence_hop = 32 * 160  # the backbone's time stride x the mel hop: one frame per 320 ms

@@ -52,6 +52,8 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--set", action="append", default=[], metavar="NAME=VALUE", dest="settings",
                      help="override a method setting, e.g. --set sources=drums (repeatable)")
     run.add_argument("--no-progress", action="store_true", help="no progress bars (for logs)")
+    run.add_argument("--compile", action="store_true",
+                     help="torch.compile the encoder for pretraining (same computation; pays off on long GPU runs)")
     _add_home(run)
     _add_plugin(run)
 
@@ -116,6 +118,10 @@ def build_parser() -> argparse.ArgumentParser:
     speed.add_argument("--synth-size", help="synthetic corpus size (default: the protocol's)")
     speed.add_argument("--device", default="auto", choices=("auto", "cpu", "cuda"))
     speed.add_argument("--out", default="speed", help="output folder for speed.json and speed.md")
+    speed.add_argument("--compile", action="store_true", help="torch.compile each encoder (the warm-up pays it)")
+    speed.add_argument("--channels-last", choices=("auto", "on", "off"), default="auto",
+                       help="memory format of 2-D conv weights (auto: the encoder's preference, on a GPU)")
+    speed.add_argument("--warmup", type=int, default=1, help="untimed warm-up steps per pair")
     _add_home(speed)
 
     status = commands.add_parser("status", help="the grid of runs of a protocol: done, missing, failed")
@@ -195,7 +201,8 @@ def command_run(args: argparse.Namespace, console: Console) -> None:
     try:
         record, path = run_benchmark(args.method, args.encoder, args.task, protocol, args.seed, home,
                                      console=console, progress=not args.no_progress, overrides=overrides,
-                                     label_fraction=args.label_fraction, devices=args.devices, nodes=args.nodes)
+                                     label_fraction=args.label_fraction, devices=args.devices, nodes=args.nodes,
+                                     compile=args.compile)
     except SecondaryRank:
         return  # another DDP process: the first one saves, embeds, probes and records
     except (BenchError, KeyboardInterrupt):
@@ -401,7 +408,8 @@ def command_speed(args: argparse.Namespace, console: Console) -> None:
     from ssl_music_bench.speed import run_speed
 
     run_speed(resolve_home(args.home), args.method, args.encoder, args.batch_size, args.steps, args.device,
-              Path(args.out), console, protocol=args.protocol, synth_size=args.synth_size)
+              Path(args.out), console, protocol=args.protocol, synth_size=args.synth_size, warmup=args.warmup,
+              compile=args.compile, channels_last={"auto": None, "on": True, "off": False}[args.channels_last])
 
 
 def command_status(args: argparse.Namespace, console: Console) -> None:

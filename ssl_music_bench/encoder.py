@@ -36,6 +36,9 @@ class Encoder(nn.Module):
     sequence_dim: ClassVar[int]  # size of sequence() steps; = frame_dim unless sequence() is overridden
     sequence_hop: ClassVar[int]  # input samples per sequence() step (approximate where padding rounds)
     paper: ClassVar[str] = ""
+    # Whether its convolutions run faster in channels-last memory format on a GPU (2-D
+    # convolutions under bf16 use the tensor cores without layout transposes; 1-D ones gain nothing).
+    channels_last: ClassVar[bool] = False
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)

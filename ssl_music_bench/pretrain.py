@@ -40,6 +40,7 @@ from pytorch_lightning.callbacks import Callback, RichProgressBar
 from torch import Tensor, nn
 from torch.nn.modules.batchnorm import _BatchNorm
 
+from ssl_music_bench.acceleration import accelerate
 from ssl_music_bench.audio import resample
 from ssl_music_bench.errors import BenchError
 from ssl_music_bench.method import Method
@@ -138,6 +139,7 @@ class PretrainResult:
     global_rank: int = 0  # with several processes each one returns; only rank 0 should go on
     world_size: int = 1
     resumed_from_step: int | None = None  # the step of the resume checkpoint it started from
+    acceleration: dict[str, bool] = field(default_factory=dict)  # what accelerate() applied
 
 
 def quiet_lightning() -> None:
@@ -226,6 +228,7 @@ def pretrain(
     num_nodes: int = 1,
     accelerator: str = "auto",
     resume_dir: Path | None = None,
+    compile: bool = False,
 ) -> PretrainResult:
     """Train ``method`` for the protocol's budget on random excerpts of ``indices``.
 
@@ -236,6 +239,9 @@ def pretrain(
     ``resume_dir``: where the resume checkpoint is saved every few steps and, when one is there
     (an interrupted run of the same spec), where training restarts from. The caller removes it
     once the final weights are saved. Needs a sampler built on ``StepSequence``.
+
+    ``compile``: torch.compile the encoder; on a GPU, encoders that prefer it train in
+    channels-last layout (ssl_music_bench/acceleration.py; the result says what was applied).
     """
     quiet_lightning()
     pl.seed_everything(seed, workers=True, verbose=False)
@@ -274,6 +280,8 @@ def pretrain(
         num_sanity_val_steps=0,
         deterministic=False,
     )
+    on_gpu = accelerator in ("gpu", "cuda") or (accelerator == "auto" and torch.cuda.is_available())
+    applied = accelerate(method, torch.device("cuda" if on_gpu else "cpu"), compile=compile)
     module = PretrainModule(method, store.sample_rate, seed)
     synced = synchronise_batch_norm(method) if world > 1 and settings.sync_batchnorm else []
     started = time.perf_counter()
@@ -283,5 +291,7 @@ def pretrain(
     finally:
         restore_batch_norm(synced)
     method.cpu()
+    if applied["channels_last"]:
+        method.to(memory_format=torch.contiguous_format)  # embedding and saving as usual
     return PretrainResult(history.points, time.perf_counter() - started, trainer.global_step,
-                          trainer.global_rank, trainer.world_size, resumed_from_step)
+                          trainer.global_rank, trainer.world_size, resumed_from_step, applied)

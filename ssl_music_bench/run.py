@@ -72,7 +72,7 @@ def checkpoint_for(
 def pretrained_method(
     method_name: str, encoder_name: str, protocol: Protocol, seed: int, home: Path, console: Console,
     progress: bool, overrides: dict[str, str] | None = None, task_name: str | None = None,
-    devices: int = 1, nodes: int = 1,
+    devices: int = 1, nodes: int = 1, compile: bool = False,
 ) -> tuple[Method, dict[str, Any]]:
     """The method after the protocol's pretraining, from the checkpoint cache when it is there.
 
@@ -104,13 +104,13 @@ def pretrained_method(
         if (resume_dir / RESUME_FILE).is_file():
             console.print(f"[green]resuming[/] the interrupted pretraining from {resume_dir.name}/{RESUME_FILE}")
         result = pretrain(method, data.store, data.indices["train"], protocol, seed, progress=progress,
-                          devices=devices, num_nodes=nodes, resume_dir=resume_dir)
+                          devices=devices, num_nodes=nodes, resume_dir=resume_dir, compile=compile)
         if result.global_rank != 0:
             raise SecondaryRank  # with several processes, only the first saves, embeds, probes and records
         summary = {"seconds": round(result.seconds, 2), "steps": result.steps, "loss_curve": result.loss_curve,
                    "data": data_name, "data_manifest_sha256": data.manifest_sha256,
                    "devices": devices, "nodes": nodes, "world_size": result.world_size,
-                   "resumed_from_step": result.resumed_from_step}
+                   "resumed_from_step": result.resumed_from_step, "acceleration": result.acceleration}
     sha = save_checkpoint(directory, method, {"spec": spec, "pretraining": summary})
     if method_class.needs_pretraining:
         shutil.rmtree(resume_directory(directory), ignore_errors=True)
@@ -154,7 +154,7 @@ def embed_task(
 def run_benchmark(
     method_name: str, encoder_name: str, task_name: str, protocol: Protocol, seed: int, home: Path,
     console: Console | None = None, progress: bool = True, overrides: dict[str, str] | None = None,
-    label_fraction: float = 1.0, devices: int = 1, nodes: int = 1,
+    label_fraction: float = 1.0, devices: int = 1, nodes: int = 1, compile: bool = False,
 ) -> tuple[dict[str, Any], Path]:
     """Run one (method, encoder, task, protocol, seed) cell and write its record.
 
@@ -169,7 +169,8 @@ def run_benchmark(
     task = TASKS.get(task_name).obj()
     started = time.perf_counter()
     method, pretraining = pretrained_method(
-        method_name, encoder_name, protocol, seed, home, console, progress, overrides, task_name, devices, nodes
+        method_name, encoder_name, protocol, seed, home, console, progress, overrides, task_name, devices, nodes,
+        compile,
     )
     data = task.load(home, protocol)
     embed_started = time.perf_counter()

@@ -41,6 +41,7 @@ import torch
 from rich.console import Console
 from torch import Tensor
 
+from ssl_music_bench.acceleration import accelerate
 from ssl_music_bench.audio import resample
 from ssl_music_bench.augment import CLMRAugment, augment_one_at_a_time
 from ssl_music_bench.embed import embed_clips
@@ -217,13 +218,14 @@ def _peak_memory_mb(device: torch.device) -> tuple[float, str]:
 def measure_pair(
     method_name: str, encoder_name: str, data: TaskData, batch_size: int, steps: int, warmup: int,
     device: torch.device, seed: int, num_workers: int, total_steps: int, embed_clip_count: int,
-    embed_batch_size: int,
+    embed_batch_size: int, compile: bool = False, channels_last: bool | None = None,
 ) -> dict[str, Any]:
     """Pipeline vs model-only steps/s, FLOPs, embedding throughput and peak memory of one pair."""
     torch.manual_seed(seed)
     method = build_method(method_name, encoder_name)
     if type(method).uses_task_labels:
         method.attach_task(data)
+    applied = accelerate(method, device, compile=False, channels_last=channels_last)
     method.to(device).train()
     store = data.store
     optimiser = _Optimiser(method.configure_optimizer(total_steps))
@@ -236,6 +238,9 @@ def measure_pair(
     cached = _to_device(next(batches), device)
     # Warm-up of the model-only path (allocator, kernels, FFT plans), FLOPs counted on the way.
     flops = _flops_per_step(step, cached)
+    if compile:  # after counting: the FLOP counter sees the eager step; compilation happens in the warm-up
+        method.encoder.compile()
+        applied["compiled"] = True
     for _ in range(warmup - 1):
         step(_to_device(next(batches), device))
 
@@ -268,6 +273,7 @@ def measure_pair(
     return {
         "method": method_name,
         "encoder": encoder_name,
+        **applied,
         "batch_size": batch_size,
         "steps_timed": steps,
         "pipeline_steps_per_s": pipeline_rate,
@@ -353,12 +359,17 @@ def run_speed(
     augment_repeats: int = 3,
     embed_clip_count: int = 8,
     seed: int = 0,
+    compile: bool = False,
+    channels_last: bool | None = None,
 ) -> dict[str, Any]:
     """Measure every selected (method, encoder) pair; write ``speed.json`` and ``speed.md``.
 
     ``methods`` / ``encoders``: names or wildcards, empty for all. ``batch_size`` None: the
     protocol's pretraining batch (at most 8 on a CPU, see ``default_batch_size``). ``steps``:
     timed steps per path after ``warmup`` untimed ones.
+    ``compile``: compile each encoder (``torch.compile``; the warm-up pays it, so give it a few
+    steps). ``channels_last``: None for each encoder's preference on a GPU, or force it on/off
+    (ssl_music_bench/acceleration.py).
     ``device``: "auto", "cpu" or "cuda". The data is the protocol's pretraining task (synth-tags)
     on the synthetic corpus of ``synth_size`` (default: the protocol's), generated if missing.
     Returns the JSON document.
@@ -385,7 +396,7 @@ def run_speed(
         console.print(f"  measuring {method_name} + {encoder_name} ...")
         results.append(measure_pair(
             method_name, encoder_name, data, batch, steps, warmup, target, seed, workers,
-            settings.pretrain.steps, embed_clip_count, settings.probe.embed_batch_size,
+            settings.pretrain.steps, embed_clip_count, settings.probe.embed_batch_size, compile, channels_last,
         ))
     console.print("  measuring CLMR augmentation, batched vs one clip at a time ...")
     augment = measure_augment(data.store, data.indices["train"], batch, augment_repeats, target, seed)
@@ -404,7 +415,8 @@ def run_speed(
         "settings": {"protocol": settings.name, "synth_size": settings.synth_size, "batch_size": batch,
                      "steps": steps, "warmup": warmup, "num_workers": workers, "seed": seed,
                      "precision": "bf16 autocast" if kind == "cuda" else "fp32",
-                     "torch_threads": torch.get_num_threads(), "torch": torch.__version__},
+                     "torch_threads": torch.get_num_threads(), "torch": torch.__version__,
+                     "compile": compile, "channels_last": "encoder default" if channels_last is None else channels_last},
         "pairs": results,
         "augment": augment,
         "peak_memory_mb": memory_mb,
@@ -429,6 +441,12 @@ def _number(value: float | None, digits: int = 2) -> str:
     return "-" if value is None else f"{value:,.{digits}f}"
 
 
+def _layout(result: dict[str, Any]) -> str:
+    """How the pair ran: memory format, and whether the encoder was compiled."""
+    layout = "channels-last" if result.get("channels_last") else "default"
+    return layout + (" + compile" if result.get("compiled") else "")
+
+
 def markdown(document: dict[str, Any]) -> str:
     """The speed document as markdown: one row per pair, then augmentation and memory."""
     s = document["settings"]
@@ -438,14 +456,14 @@ def markdown(document: dict[str, Any]) -> str:
         f"{s['synth_size']}, {s['num_workers']} loader workers; load average "
         f"{', '.join(f'{x:.2f}' for x in document['load_average'] or [])}.",
         "",
-        "| method | encoder | pipeline steps/s | model-only steps/s | efficiency | data wait | "
+        "| method | encoder | layout | pipeline steps/s | model-only steps/s | efficiency | data wait | "
         "GFLOP/step | TFLOP/s | of bf16 peak | embed clips/s | peak MB |",
-        "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+        "|---|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for r in document["pairs"]:
         share = None if r["fraction_of_peak"] is None else 100 * r["fraction_of_peak"]
         lines.append(
-            f"| {r['method']} | {r['encoder']} | {_number(r['pipeline_steps_per_s'])} | "
+            f"| {r['method']} | {r['encoder']} | {_layout(r)} | {_number(r['pipeline_steps_per_s'])} | "
             f"{_number(r['model_steps_per_s'])} | {_number(r['pipeline_efficiency'])} | "
             f"{_number(100 * r['data_wait_fraction'], 1)} % | {_number(r['flops_per_step'] / 1e9, 1)} | "
             f"{_number(r['model_tflops_per_s'], 3)} | {'-' if share is None else f'{share:.1f} %'} | "

@@ -45,7 +45,8 @@ def test_run_speed_writes_json_and_markdown(shared_home: Path, tmp_path: Path) -
     assert document["pairs"][0]["method"] == "cola"
 
     table = (out / "speed.md").read_text()
-    assert "| method | encoder | pipeline steps/s | model-only steps/s | efficiency |" in table
+    assert "| method | encoder | layout | pipeline steps/s | model-only steps/s | efficiency |" in table
+    assert document["pairs"][0]["channels_last"] is False  # a CPU run keeps the default layout
     assert "| cola | effnet |" in table
     assert "CLMR augmentation chain" in table
     assert "| cola | effnet |" in console.export_text()  # the table is printed too
