@@ -288,3 +288,107 @@ def test_generator_makes_draws_reproducible() -> None:
 def test_rejects_unbatched_input() -> None:
     with pytest.raises(ValueError):
         gain(torch.zeros(100), SR)
+
+
+def reference_pitch_shift(wave: torch.Tensor, rate: int, cents: torch.Tensor) -> torch.Tensor:
+    """The pitch shift as first written (torch.stft / torch.polar / torch.istft on zero-padded
+    frame spectra, cubic read-out): the reference for the faster synthesis in pitch.py."""
+    from ssl_music_bench.augment.pitch import OVERSAMPLE, default_fft_size, nearest_peak
+
+    batch, length = wave.shape
+    n_fft = default_fft_size(rate)
+    while n_fft // 2 >= length and n_fft > 16:
+        n_fft //= 2
+    dtype = wave.dtype
+    stretch = torch.pow(2.0, cents.double() / 1200.0).to(dtype)
+    out_length = math.ceil(length * float(stretch.max())) + 4
+    hop = n_fft // 4
+    spec = torch.stft(wave, n_fft, hop, window=torch.hann_window(n_fft, dtype=dtype), center=True, return_complex=True)
+    spec = torch.nn.functional.pad(spec.transpose(1, 2), (0, 0, 0, 2))
+    frames, bins = spec.shape[1] - 2, spec.shape[2]
+    magnitude, phase = spec.abs(), spec.angle()
+    omega = torch.linspace(0, math.pi * hop, bins, dtype=dtype)
+    deviation = phase[:, 1:] - phase[:, :-1] - omega
+    advance = deviation - 2 * math.pi * torch.round(deviation / (2 * math.pi)) + omega
+    out_frames = out_length // hop + 1
+    position = (torch.arange(out_frames, dtype=torch.float64)[None] / stretch.double()[:, None]).clamp(max=frames)
+    first = position.floor().long()
+    frac = (position - first).to(dtype)[:, :, None]
+    row = (first + (frames + 2) * torch.arange(batch)[:, None]).flatten()
+
+    def frames_at(table: torch.Tensor, offset: int = 0) -> torch.Tensor:
+        return table.reshape(-1, bins).index_select(0, row + offset).view(batch, out_frames, bins)
+
+    mag = torch.lerp(frames_at(magnitude), frames_at(magnitude, 1), frac)
+    step = frames_at(torch.nn.functional.pad(advance, (0, 0, 0, 1)))
+    out_phase = torch.cumsum(torch.cat([phase[:, :1], step[:, :-1]], dim=1), dim=1)
+    peak, analysis = frames_at(nearest_peak(magnitude)), frames_at(phase)
+    out_phase = out_phase.gather(2, peak) + analysis - analysis.gather(2, peak)
+    keep = torch.arange(bins)[None, :] * stretch[:, None] <= bins - 1
+    out = torch.polar(mag * keep[:, None, :].to(dtype), out_phase).transpose(1, 2)
+    out = torch.nn.functional.pad(out, (0, 0, 0, (OVERSAMPLE - 1) * n_fft // 2)) * OVERSAMPLE
+    size = OVERSAMPLE * n_fft
+    stretched = torch.istft(
+        out, size, OVERSAMPLE * hop, window=torch.hann_window(size, dtype=dtype), center=True, length=OVERSAMPLE * out_length
+    )
+    grid = torch.arange(length, dtype=torch.float64)[None] * (stretch * OVERSAMPLE).double()[:, None]
+    base = grid.floor()
+    t = (grid - base).to(dtype)
+    padded = torch.nn.functional.pad(stretched, (1, 3))
+    index = (base.long() + 1).clamp(max=padded.shape[1] - 3)
+    weights = (
+        -0.5 * t**3 + t**2 - 0.5 * t,
+        1.5 * t**3 - 2.5 * t**2 + 1.0,
+        -1.5 * t**3 + 2.0 * t**2 + 0.5 * t,
+        0.5 * t**3 - 0.5 * t**2,
+    )
+    return sum(padded.gather(1, index + offset) * weight for offset, weight in zip((-1, 0, 1, 2), weights))
+
+
+@pytest.mark.parametrize("seconds", [0.01, 0.3, 1.0])
+def test_pitch_matches_istft_reference(seconds: float) -> None:
+    """The block overlap-add, closed-form window envelope, cos/sin polar and in-place steps of
+    pitch.py compute what torch.istft and friends computed, up to float32 rounding.
+
+    The phase is a cumulative sum over frames, so float32 rounding grows with the clip: the
+    float32 reference itself is up to ~2e-3 off its float64 evaluation after 1 s of noise.
+    So the test asks for (a) closeness to the float32 reference, within 1e-3 (measured: up to
+    7e-4 at 1 s), and (b) no larger error than the float32 reference's against float64.
+    """
+    torch.manual_seed(13)
+    length = int(seconds * SR)
+    wave = torch.cat([sine(440, seconds, batch=2), torch.randn(4, length) * 0.3])
+    cents = torch.tensor([-700, 650, 0, -123, 377, 700])
+    # The reference one clip at a time: batched, it normalised the end of every row by the
+    # overlap-add of the batch's longest stretch, so a row's last ~20 ms depended on its batch.
+    expected = torch.cat([reference_pitch_shift(wave[i : i + 1], SR, cents[i : i + 1]) for i in range(6)])
+    exact = torch.cat([reference_pitch_shift(wave[i : i + 1].double(), SR, cents[i : i + 1]) for i in range(6)])
+    got = apply_pitch_shift(wave, SR, cents)
+    assert got.shape == expected.shape
+    assert (got - expected).abs().max() < 1e-3
+    reference_error = (expected.double() - exact).abs().max()
+    assert (got.double() - exact).abs().max() <= 1.25 * reference_error + 1e-6
+
+
+def test_reverb_tail_does_not_wrap_around() -> None:
+    """A loud burst at the very end with the longest reverb (reverberance and room 99, no
+    damping): its tail past the clip's end must not wrap onto the start. The FFT is 1.5x the
+    clip long (reverb.FFT_LENGTH_FACTOR), so wrap-around is scaled by 1e-3^1.5 ~ 3e-5."""
+    rate, x = 8000, torch.zeros(2500)
+    x[2440:2500] = torch.randn(60, generator=torch.Generator().manual_seed(14))
+    expected = torch.tensor(naive_sox_reverb(x.tolist(), rate, 99.0, 0.0, 99.0))
+    got = apply_reverb(x[None], rate, torch.tensor([99.0]), torch.tensor([0.0]), torch.tensor([99.0]))[0]
+    assert got[:2440].abs().max() < 1e-5  # silence before the burst stays silent
+    assert (got - expected).abs().max() < 1e-4
+
+
+def test_pitch_row_does_not_depend_on_its_batch() -> None:
+    """A clip shifted in a batch (whose longest stretch sets the synthesis length) comes out
+    as when shifted alone, so batched and one-at-a-time augmentation agree."""
+    torch.manual_seed(15)
+    wave = torch.randn(4, SR // 2) * 0.3
+    cents = torch.tensor([-700, -480, 13, 700])
+    batched = apply_pitch_shift(wave, SR, cents)
+    for i in range(4):
+        alone = apply_pitch_shift(wave[i : i + 1], SR, cents[i : i + 1])[0]
+        assert (batched[i] - alone).abs().max() < 1e-6

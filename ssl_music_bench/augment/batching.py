@@ -56,11 +56,17 @@ Measured reason: a pitch shift of 48 clips of 59,049 samples makes intermediates
 blocks over 32 MB with mmap; a 35 MB multiply took 25 ms with a fresh output and 6 ms into
 a reused one on the 2-core development machine). Chunks of about nine clips stay in reused
 memory and cache; the pitch shift ran about 1.5-2x faster. GPUs take the whole batch.
+This is ``apply_to``'s default; the pitch shift and the reverb pass their own measured
+sizes (pitch.CPU_CHUNK_SAMPLES, and the whole batch for the reverb).
 """
 
 
 def apply_to(
-    wave: Tensor, mask: Tensor, fn: Callable[[Tensor, Tensor], Tensor], sort_by: Tensor | None = None
+    wave: Tensor,
+    mask: Tensor,
+    fn: Callable[[Tensor, Tensor], Tensor],
+    sort_by: Tensor | None = None,
+    chunk_samples: int | None = CPU_CHUNK_SAMPLES,
 ) -> Tensor:
     """Return ``wave`` with ``fn(wave[rows], rows)`` written into the rows where ``mask`` holds.
 
@@ -68,9 +74,11 @@ def apply_to(
     the chain and run with p = 0.6, noise with p = 0.01; computing them only for the chosen
     rows saves that work. ``fn`` receives the selected rows and their indices (so that it can
     pick the matching per-example parameters) and must keep the shape. On CPU the rows are
-    processed in chunks of ``CPU_CHUNK_SAMPLES`` (a loop over chunks, not over clips);
-    ``sort_by`` (B,) groups rows with similar values into the same chunk, for transforms
-    whose cost follows the chunk's largest parameter (the pitch shift's longest stretch).
+    processed in chunks of about ``chunk_samples`` samples (a loop over chunks, not over
+    clips; None: the whole batch at once, for transforms whose per-call work is shared by the
+    rows, like the reverb's parameter-free tables); ``sort_by`` (B,) groups rows with similar
+    values into the same chunk, for transforms whose cost follows the chunk's largest
+    parameter (the pitch shift's longest stretch).
     """
     rows = mask.nonzero().squeeze(1)
     if rows.numel() == 0:
@@ -78,8 +86,8 @@ def apply_to(
     if sort_by is not None:
         rows = rows[sort_by[rows].argsort()]
     chunk = rows.numel()
-    if wave.device.type == "cpu":
-        chunk = max(1, CPU_CHUNK_SAMPLES // max(1, wave.shape[1]))
+    if wave.device.type == "cpu" and chunk_samples is not None:
+        chunk = max(1, chunk_samples // max(1, wave.shape[1]))
     out = wave.clone()
     for start in range(0, rows.numel(), chunk):
         part = rows[start : start + chunk]

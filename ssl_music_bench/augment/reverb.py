@@ -29,6 +29,7 @@ float32 rounding instead of SoX's integer sample path.
 
 from __future__ import annotations
 
+import functools
 import math
 
 import torch
@@ -48,6 +49,13 @@ MAX_BLOCK = 256
 """Most bins per block of the factorised complex exponential (see ``_advance``)."""
 WINDOW_DECAY = 1e-3
 """rho^N: how far the exponential window lowers the last sample before the FFT (see above)."""
+FFT_LENGTH_FACTOR = 1.5
+"""FFT length / clip length. Wrap-around adds the wet output L = 1.5 N samples later, scaled
+by rho^L = WINDOW_DECAY^1.5 = 3e-5; dividing by the window already amplifies float32
+rounding of the last samples about 1000-fold, so 2 N (the linear-convolution length, used
+before) was no more accurate: measured on 2.68 s of noise at 22,050 Hz with reverberance 99,
+the largest error against a float64 evaluation with 3 N was 6.7e-6 here and 6.3e-6 at 2 N,
+for outputs up to 0.16. The reverb costs about proportionally to the FFT length."""
 
 
 def sox_feedback(reverberance: Tensor) -> Tensor:
@@ -57,8 +65,18 @@ def sox_feedback(reverberance: Tensor) -> Tensor:
     return 1.0 - torch.exp((reverberance - b) / (a * b))
 
 
-def _advance(length: Tensor | float, bins: int, n_fft: int, log_rho: float, device: torch.device) -> Tensor:
+def _advance(
+    length: Tensor | float,
+    bins: int,
+    n_fft: int,
+    log_rho: float,
+    device: torch.device,
+    out: Tensor | None = None,
+) -> Tensor:
     """z^+length on the first ``bins`` rFFT bins at z = exp(2 pi i k / n_fft) / rho.
+
+    Returns (rows, W) complex64, W = ``bins`` rounded up to whole blocks (the columns past
+    ``bins`` are further bins of the same grid); ``out``, if given, is such a buffer to fill.
 
     ``length`` is an integer delay, a number or a (B, 1) tensor. Evaluating a complex
     exponential for every (row, bin) pair costs most of the reverb, so the bins are split as
@@ -67,8 +85,7 @@ def _advance(length: Tensor | float, bins: int, n_fft: int, log_rho: float, devi
     float64 first, so long delays stay accurate.
     """
     length = torch.as_tensor(length, device=device, dtype=torch.float64).reshape(-1, 1)
-    block = min(MAX_BLOCK, 1 << math.ceil(math.log2(math.sqrt(bins))))  # both tables ~sqrt(bins)
-    blocks = -(-bins // block)
+    block, blocks = _blocks(bins)
 
     def table(k: Tensor) -> Tensor:
         turns = length * k / n_fft
@@ -77,7 +94,40 @@ def _advance(length: Tensor | float, bins: int, n_fft: int, log_rho: float, devi
     coarse = table(block * torch.arange(blocks, device=device, dtype=torch.float64))
     coarse = (coarse * torch.exp(-length * log_rho)).to(torch.complex64)
     fine = table(torch.arange(block, device=device, dtype=torch.float64)).to(torch.complex64)
-    return (coarse[:, :, None] * fine[:, None, :]).reshape(length.shape[0], -1)
+    if out is None:
+        return (coarse[:, :, None] * fine[:, None, :]).reshape(length.shape[0], -1)
+    torch.mul(coarse[:, :, None], fine[:, None, :], out=out.view(length.shape[0], blocks, block))
+    return out
+
+
+def _blocks(bins: int) -> tuple[int, int]:
+    """Block size and block count of ``_advance``'s factorised tables (both ~sqrt(bins))."""
+    block = min(MAX_BLOCK, 1 << math.ceil(math.log2(math.sqrt(bins))))
+    return block, -(-bins // block)
+
+
+@functools.lru_cache(maxsize=8)
+def _fixed_tables(sample_rate: int, n_fft: int, log_rho: float, device: torch.device) -> tuple[Tensor, Tensor]:
+    """The parts of the response that no parameter changes, cached per size and rate.
+
+    Returns z^-1 on the rFFT bins, (1, bins), and each channel's product of the four
+    all-passes, (2, bins): the all-pass delays depend only on the sample rate.
+    Both are as wide as an ``_advance`` table, like every table the response is built from.
+    """
+    bins = n_fft // 2 + 1
+    unit_delay = _advance(-1.0, bins, n_fft, log_rho, device)
+    channels = []
+    for channel_offset in (0, 1):
+        # the all-passes continue the comb's alternation of the stereo offset's sign (8 combs)
+        sign = 1 if len(COMB_LENGTHS) % 2 == 0 else -1
+        allpass = torch.ones_like(unit_delay)
+        for base in ALLPASS_LENGTHS:
+            length = math.floor(sample_rate / 44100.0 * (base + STEREO_SPREAD * sign * channel_offset) + 0.5)
+            z_m = _advance(-float(length), bins, n_fft, log_rho, device)
+            allpass = allpass * (1.5 * z_m - 1) / (1 - 0.5 * z_m)
+            sign = -sign
+        channels.append(allpass)
+    return unit_delay, torch.cat(channels)
 
 
 def freeverb_response(
@@ -85,32 +135,34 @@ def freeverb_response(
 ) -> Tensor:
     """(B, n_fft // 2 + 1) complex wet response of SoX's reverb, evaluated at z = e^(i w) / rho.
 
-    Each comb is summed as 1 / (P z^M - f (1 - d)) and the common factor P = 1 - d z^-1 is
-    applied once at the end: one complex product, multiply and reciprocal per comb.
+    With P = 1 - d z^-1 (the damping low-pass) a comb is C = P / (P z^M - f (1 - d))
+    = 1 / (z^M - q), q = f (1 - d) / P computed once per example: each comb then costs one
+    table product, one subtraction and one reciprocal, done in place in one buffer. The
+    all-pass chains do not depend on the parameters and come from a cache.
     """
-    device, bins = reverberance.device, n_fft // 2 + 1
+    device = reverberance.device
     feedback = sox_feedback(reverberance.double())[:, None]
     damp = (0.2 + 0.3 * damping.double() / 100.0)[:, None]
     scale = (0.1 + 0.9 * room.double() / 100.0)[:, None]
     rate = sample_rate / 44100.0
-    one_pole = 1 - damp.float() * _advance(-1.0, bins, n_fft, log_rho, device)  # P = 1 - d z^-1
-    loop = (feedback * (1 - damp)).float()
+    unit_delay, allpasses = _fixed_tables(sample_rate, n_fft, log_rho, torch.device(device))
+    one_pole = 1 - damp.float() * unit_delay  # P = 1 - d z^-1
+    q = (feedback * (1 - damp)).float() / one_pole
+    bins = n_fft // 2 + 1
 
     wet = torch.zeros_like(one_pole)
+    combs = torch.empty_like(one_pole)
+    term = torch.empty_like(one_pole)
     for channel_offset in (0, 1):
-        sign, combs = 1, torch.zeros_like(one_pole)
+        sign = 1
+        combs.zero_()
         for base in COMB_LENGTHS:
             length = torch.floor(scale * rate * (base + STEREO_SPREAD * sign * channel_offset) + 0.5)
-            combs += torch.reciprocal(one_pole * _advance(length, bins, n_fft, log_rho, device) - loop)
+            _advance(length, bins, n_fft, log_rho, device, out=term)  # z^M, in place
+            combs += term.sub_(q).reciprocal_()
             sign = -sign
-        allpass = torch.ones_like(one_pole[:1])
-        for base in ALLPASS_LENGTHS:
-            length = math.floor(rate * (base + STEREO_SPREAD * sign * channel_offset) + 0.5)
-            z_m = _advance(-float(length), bins, n_fft, log_rho, device)
-            allpass = allpass * (1.5 * z_m - 1) / (1 - 0.5 * z_m)
-            sign = -sign
-        wet += combs * allpass
-    return (wet * one_pole * (WET_SCALE / 2))[:, :bins]
+        wet += combs * allpasses[channel_offset]
+    return wet[:, :bins] * (WET_SCALE / 2)
 
 
 def apply_reverb(
@@ -123,7 +175,7 @@ def apply_reverb(
 ) -> Tensor:
     """Return ``dry + wet`` for each row, with its own SoX reverb parameters (in %)."""
     length = wave.shape[1]
-    n_fft = next_fast_len(2 * length)
+    n_fft = next_fast_len(math.ceil(FFT_LENGTH_FACTOR * length))
     log_rho = math.log(WINDOW_DECAY) / length
     n = torch.arange(length, device=wave.device, dtype=torch.float64)
     window = torch.exp(n * log_rho).float()
@@ -164,4 +216,8 @@ def reverb(
         lambda rows_wave, rows: apply_reverb(
             rows_wave, sample_rate, *(param[rows] for param in params), pre_delay_ms=pre_delay_ms
         ),
+        # One chunk: the per-call tables are shared by the rows, and the work per row is a
+        # few passes over its spectrum. Measured on 48 clips of 59,049 samples with 2
+        # threads: 3.1 ms per clip in chunks of 2 rows, 2.1 in chunks of 8, 1.8 in one call.
+        chunk_samples=None,
     )
