@@ -23,7 +23,10 @@ class EfficientNetB0(Encoder):
     sample_rate = 16_000
     input_kind = "mel"
     crop_samples = 16_000  # 1 s -> 98 frames, as in the COLA code
-    channels_last = True  # 2-D convolutions: NHWC lets cuDNN's bf16 kernels skip layout transposes
+    # Not channels-last by default: on an H100 at the v1 batch (96 x 1 s) the step is bound by
+    # kernel launches, and NHWC was faster for some methods and slower for others (0.8-1.2x,
+    # docs/PERFORMANCE.md). `bench speed --channels-last on` measures it for other sizes.
+    channels_last = False
     embed_dim = 1280
     frame_dim = 1280
     sequence_hop = 32 * 160  # the backbone's time stride x the mel hop: one frame per 320 ms

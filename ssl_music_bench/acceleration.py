@@ -1,10 +1,12 @@
 """GPU speed-ups that change how a model runs, not what it computes: memory format and compilation.
 
-- **channels-last**: an encoder that says ``channels_last = True`` (2-D convolutions, e.g.
-  EfficientNet-B0 on the log-mel) gets its 4-D weights in NHWC layout on a GPU, so that cuDNN's
-  bf16 tensor-core kernels read them without transposes (PyTorch's channels-last tutorial; NVIDIA's
-  "Tensor Core performance guide"). Its output then stays NHWC through the network. On a CPU, and
-  for 1-D convolutions (SampleCNN), nothing changes.
+- **channels-last**: an encoder that says ``channels_last = True``, or every encoder with
+  ``channels_last=True`` (``bench speed --channels-last on``), gets its 4-D weights in NHWC
+  layout, so that cuDNN's bf16 tensor-core kernels can read them without transposes (PyTorch's
+  channels-last tutorial; NVIDIA's Tensor Core performance guide); the activations then stay
+  NHWC through the network. 1-D convolutions (SampleCNN) have no 4-D weights and are unchanged.
+  No built-in encoder asks for it: on an H100 at the v1 batch it did not help EfficientNet-B0
+  (docs/PERFORMANCE.md).
 - **torch.compile** (opt-in, ``--compile``): the encoder's forward is compiled in place
   (``nn.Module.compile``, so parameter names and checkpoints stay as they are). The first steps
   pay the compilation; the method's loss, augmentation and frontend stay eager.

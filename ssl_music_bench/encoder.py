@@ -37,7 +37,8 @@ class Encoder(nn.Module):
     sequence_hop: ClassVar[int]  # input samples per sequence() step (approximate where padding rounds)
     paper: ClassVar[str] = ""
     # Whether its convolutions run faster in channels-last memory format on a GPU (2-D
-    # convolutions under bf16 use the tensor cores without layout transposes; 1-D ones gain nothing).
+    # convolutions under bf16 can use the tensor cores without layout transposes; 1-D ones gain
+    # nothing). Set it only where `bench speed --channels-last on/off` shows a gain.
     channels_last: ClassVar[bool] = False
 
     def __init_subclass__(cls, **kwargs: Any) -> None:

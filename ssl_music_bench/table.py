@@ -6,7 +6,9 @@ ran with its 95 % confidence interval (Student's t, n - 1 degrees of freedom) an
 seeds. In each column the best self-supervised cell is bold and every cell whose interval
 overlaps the best one's is marked as tied (italic in markdown, ``\\emph`` in LaTeX). Baseline
 rows (random-init, supervised) are kept at the bottom and never compete for "best"; published
-numbers (``--reported``) come last.
+numbers (``--reported``) come last. A self-supervised cell whose interval lies entirely above
+(below) the random-init row of the same encoder gets an up (down) arrow: whether pretraining beat
+the untrained encoder, at a glance.
 """
 
 from __future__ import annotations
@@ -95,6 +97,28 @@ def _marks(rows: dict[Row, dict[Column, Cell]], column: Column) -> dict[Row, str
     return marks
 
 
+FLOOR = "random-init"
+
+
+def _floor_marks(rows: dict[Row, dict[Column, Cell]], column: Column) -> dict[Row, str]:
+    """"above" / "below" for self-supervised rows whose interval clears the random-init row of
+    the same encoder in this column (intervals apart); rows that overlap it get nothing."""
+    marks = {}
+    for (method, encoder), cells in rows.items():
+        floor = rows.get((FLOOR, encoder), {}).get(column)
+        cell = cells.get(column)
+        if floor is None or cell is None or is_baseline(method) or is_reported(method) or cell.overlaps(floor):
+            continue
+        marks[(method, encoder)] = "above" if cell.mean > floor.mean else "below"
+    return marks
+
+
+ARROWS = {
+    "md": {"above": " ↑", "below": " ↓"},
+    "latex": {"above": " $\\uparrow$", "below": " $\\downarrow$"},
+    "csv": {"above": "", "below": ""},  # CSV keeps plain numbers
+}
+
 STYLES = {
     "md": {"best": "**{}**", "tied": "*{}*", "": "{}"},
     "latex": {"best": "\\textbf{{{}}}", "tied": "\\emph{{{}}}", "": "{}"},
@@ -108,14 +132,18 @@ def table_rows(records: list[dict[str, Any]], fmt: str = "md") -> dict[str, tupl
     for protocol, rows in sorted(collect(records).items()):
         columns = sorted({column for cells in rows.values() for column in cells})
         marks = {column: _marks(rows, column) for column in columns}
+        floors = {column: _floor_marks(rows, column) for column in columns}
         header = ["method", "encoder"] + [f"{task} {metric}" for task, metric in columns]
         body = []
         for row in sorted(rows, key=_row_order):
             cells = []
             for column in columns:
                 cell = rows[row].get(column)
-                text = cell.text() if cell else "-"
-                cells.append(STYLES[fmt][marks[column].get(row, "")].format(text) if cell else text)
+                if cell is None:
+                    cells.append("-")
+                    continue
+                arrow = ARROWS[fmt].get(floors[column].get(row, ""), "")
+                cells.append(STYLES[fmt][marks[column].get(row, "")].format(cell.text()) + arrow)
             body.append([row[0], row[1], *cells])
         tables[protocol] = (header, body)
     return tables
@@ -132,7 +160,8 @@ def render(records: list[dict[str, Any]], fmt: str = "md") -> str:
             writer.writerow(["protocol", *header])
             writer.writerows([protocol, *row] for row in body)
         elif fmt == "latex":
-            out.write(f"% protocol {protocol}: metrics in %, mean ± 95% CI over seeds; bold best, italic tied\n")
+            out.write(f"% protocol {protocol}: metrics in %, mean ± 95% CI over seeds; bold best, italic tied; "
+                      "arrows: interval above/below random-init of the same encoder\n")
             out.write("\\begin{tabular}{ll" + "r" * (len(header) - 2) + "}\n\\hline\n")
             out.write(" & ".join(_latex_escape(h) for h in header) + " \\\\\n\\hline\n")
             for row in body:
@@ -141,7 +170,8 @@ def render(records: list[dict[str, Any]], fmt: str = "md") -> str:
         else:
             out.write(f"### Protocol `{protocol}`\n\nMetrics in %, mean ± 95 % confidence interval over seeds (n). "
                       "**Bold**: best self-supervised row; *italic*: interval overlaps the best. "
-                      "Baselines at the bottom.\n\n")
+                      "↑ / ↓: interval entirely above / below random-init with the same encoder "
+                      "(no arrow: not distinguishable from it). Baselines at the bottom.\n\n")
             out.write("| " + " | ".join(header) + " |\n")
             out.write("|" + "|".join(["---"] * 2 + ["---:"] * (len(header) - 2)) + "|\n")
             for row in body:

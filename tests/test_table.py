@@ -34,8 +34,32 @@ def test_markdown_table_rows_columns_intervals_and_marks(tmp_path: Path) -> None
     assert header == "| method | encoder | synth-genre accuracy | synth-tags pr_auc | synth-tags roc_auc |"
     # mean 85, sd 7.07, n 2: half-width 12.706 * 7.07 / sqrt(2) = 63.53; it overlaps 70 -> effnet tied
     assert "| clmr | samplecnn | - | **45.00 ± 63.53 (n=2)** | **85.00 ± 63.53 (n=2)** |" in lines
-    assert "| clmr | effnet | **50.00** | *30.00* | *70.00* |" in lines  # the baseline never wins
+    assert "| clmr | effnet | **50.00** ↓ | *30.00* | *70.00* |" in lines  # the baseline never wins, but is the floor
     assert [line for line in lines if line][-1] == "| random-init | effnet | 90.00 | - | - |"  # baselines last
+
+
+def test_arrows_mark_cells_clear_of_the_random_init_floor_of_the_same_encoder(tmp_path: Path) -> None:
+    rows = {  # (method, encoder) -> accuracy per seed
+        ("cola", "effnet"): (0.90, 0.92, 0.91),  # interval 91 ± 2.48, floor 80 ± 2.48: above
+        ("cpc", "effnet"): (0.70, 0.72, 0.71),  # below
+        ("msa", "effnet"): (0.80, 0.85, 0.75),  # overlaps the floor: no arrow
+        ("cola", "samplecnn"): (0.90, 0.92, 0.91),  # no random-init row for samplecnn: no arrow
+        ("random-init", "effnet"): (0.79, 0.81, 0.80),
+        ("supervised", "effnet"): (0.99, 0.98, 0.97),  # baselines get no arrow
+    }
+    for (method, encoder), values in rows.items():
+        for seed, value in enumerate(values):
+            write_record(tmp_path, record(method, encoder, "synth-genre", seed, accuracy=value))
+    lines = render(load_records(tmp_path / "records")).splitlines()
+    by_row = {tuple(line.split(" | ")[:2]): line for line in lines if line.startswith("| ")}
+    assert by_row[("| cola", "effnet")].endswith("(n=3)** ↑ |")
+    assert by_row[("| cpc", "effnet")].endswith("(n=3) ↓ |")
+    assert by_row[("| msa", "effnet")].endswith("(n=3)* |")
+    assert by_row[("| cola", "samplecnn")].endswith("(n=3)* |")
+    assert "↑" not in by_row[("| supervised", "effnet")] and "↓" not in by_row[("| random-init", "effnet")]
+    latex = render(load_records(tmp_path / "records"), "latex")
+    assert "$\\uparrow$" in latex and "$\\downarrow$" in latex
+    assert "↑" not in render(load_records(tmp_path / "records"), "csv")
 
 
 def test_confidence_interval_and_ties_against_scipy() -> None:
