@@ -14,6 +14,9 @@ def test_builtin_protocols() -> None:
     assert {"v1", "cpu"} <= set(builtin_protocols())
     v1, cpu = load_protocol("v1"), load_protocol("cpu")
     assert v1.pretrain.batch_size == 96 and v1.pretrain.steps == 10_000
+    assert v1.pretrain.data == "mtat" and v1.version == 2  # CLMR's pretraining data
+    assert cpu.pretrain.data == "synth-tags"
+    assert {"data", "sample_handling", "optimiser", "batch_size", "steps", "probe"} <= set(v1.source)
     assert cpu.name == "cpu" and cpu.pretrain.steps < 100
     assert cpu.probe.learning_rate == v1.probe.learning_rate == 1e-3  # same recipe, smaller budget
     assert len(v1.sha256) == 64 and v1.sha256 != cpu.sha256
