@@ -31,6 +31,7 @@ from lightly.utils.dist import gather
 from torch import Tensor, nn
 
 from ssl_music_bench.augment import random_crop
+from ssl_music_bench.draws import draw
 from ssl_music_bench.encoder import Encoder
 from ssl_music_bench.method import Method
 from ssl_music_bench.registry import register_method
@@ -119,7 +120,8 @@ class COLA(Method):
         anchor = random_crop(audio, self.encoder.crop_samples)
         positive = random_crop(audio, self.encoder.crop_samples)
         scale = self.config.positive_noise * audio.norm(dim=1, keepdim=True)
-        return anchor, positive + scale * torch.randn_like(positive)
+        noise = draw(len(positive), lambda n: torch.randn((n, positive.shape[1]), device=positive.device))
+        return anchor, positive + scale * noise.to(positive.dtype)
 
     def embed(self, waves: Tensor) -> Tensor:
         """Crops -> g(encoder(crops)); subclasses change what happens between the two."""

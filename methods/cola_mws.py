@@ -24,6 +24,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import torch
 from torch import Tensor
 
 from ssl_music_bench.augment.mws import MWSConfig, mask_warp_shift
@@ -54,5 +55,8 @@ class COLAMWS(COLA):
         super().__init__(encoder, config)
 
     def embed(self, waves: Tensor) -> Tensor:
-        spectrogram = mask_warp_shift(self.encoder.frontend(waves), self.config)
+        # Per view (COLA stacks anchors over positives): each view's draws are then per global
+        # example, the same with any number of processes (ssl_music_bench/draws.py).
+        views = self.encoder.frontend(waves).chunk(2)
+        spectrogram = torch.cat([mask_warp_shift(view, self.config) for view in views])
         return self.projection(self.encoder.embed_features(spectrogram))

@@ -34,6 +34,7 @@ import torch
 import torch.nn.functional as F
 from torch import Generator, Tensor
 
+from ssl_music_bench.draws import draw
 from ssl_music_bench.methods.cola import COLA, COLAConfig
 from ssl_music_bench.registry import register_method
 
@@ -57,7 +58,8 @@ def random_soft_mask(
     window = torch.hann_window(n_fft, device=wave.device, dtype=wave.dtype)
     spectrum = torch.stft(wave, n_fft, hop_length, window=window, return_complex=True)  # (B, F, T)
     shape = (wave.shape[0], 1, *cells)
-    coarse = torch.randn(shape, device=wave.device, dtype=wave.dtype, generator=generator)
+    coarse = draw(shape[0], lambda n: torch.randn((n, *shape[1:]), device=wave.device, dtype=wave.dtype,
+                                                   generator=generator))
     logits = F.interpolate(coarse, size=spectrum.shape[-2:], mode="bilinear", align_corners=True)
     mask = torch.sigmoid(sharpness * logits[:, 0])
     return torch.istft(spectrum * mask, n_fft, hop_length, window=window, length=wave.shape[-1])

@@ -70,7 +70,11 @@ def info_nce(predictions: Tensor, targets: Tensor, negatives: Tensor) -> Tensor:
 
 
 def sample_negatives(z: Tensor, num_negatives: int, generator: torch.Generator | None = None) -> Tensor:
-    """(B, T, N) indices, uniform with replacement, into the (B * T) pool ``z.reshape(-1, D)``."""
+    """(B, T, N) indices, uniform with replacement, into the (B * T) pool ``z.reshape(-1, D)``.
+
+    The pool is this process's slice of the batch (as in CPC's and CLMR's code, which never
+    share negatives across devices); every process draws the same index pattern from the shared
+    per-step seed, over its own examples."""
     batch, steps, _ = z.shape
     return torch.randint(batch * steps, (batch, steps, num_negatives), generator=generator, device=z.device)
 

@@ -44,6 +44,7 @@ from torch import Tensor
 from torch.utils.data import DataLoader
 
 from ssl_music_bench.augment import random_crop
+from ssl_music_bench.draws import draw
 from ssl_music_bench.encoder import Encoder
 from ssl_music_bench.errors import BenchError, did_you_mean
 from ssl_music_bench.methods.cola import COLA, COLAConfig, COLALoss, bilinear_logits, gather_rows
@@ -145,7 +146,8 @@ class MSA(COLA):
         anchor = random_crop(audio, self.encoder.crop_samples)
         positive = random_crop(excerpt, self.encoder.crop_samples)
         scale = self.config.positive_noise * excerpt.norm(dim=1, keepdim=True)
-        positive = (positive + scale * torch.randn_like(positive)) * (~silent).to(positive.dtype)[:, None]
+        noise = draw(len(positive), lambda n: torch.randn((n, positive.shape[1]), device=positive.device))
+        positive = (positive + scale * noise.to(positive.dtype)) * (~silent).to(positive.dtype)[:, None]
         embeddings = self.embed(torch.cat([anchor, positive]))  # one pass: shared batch-norm stats
         anchor_embedding, positive_embedding = embeddings.chunk(2)
         return self.criterion(anchor_embedding, positive_embedding, silent)

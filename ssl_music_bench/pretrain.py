@@ -42,6 +42,7 @@ from torch.nn.modules.batchnorm import _BatchNorm
 
 from ssl_music_bench.acceleration import accelerate
 from ssl_music_bench.audio import resample
+from ssl_music_bench.draws import sharded_draws
 from ssl_music_bench.errors import BenchError
 from ssl_music_bench.method import Method
 from ssl_music_bench.protocol import Protocol
@@ -59,19 +60,20 @@ class PretrainModule(pl.LightningModule):
         self.seed = seed
 
     def on_train_batch_start(self, batch: Example, batch_idx: int) -> None:
-        """Seed the draws on the device (crops, augmentation, negatives) from (seed, rank, step).
+        """Seed the draws on the device (crops, augmentation, noise) from (seed, step).
 
         Per step, so that a run resumed from a checkpoint draws what an uninterrupted run draws
-        (no generator state to save); per rank, because with one seed everywhere example i of
-        every process would get the same crop and coins."""
-        state = np.random.SeedSequence([self.seed, self.trainer.global_rank, self.trainer.global_step])
+        (no generator state to save); the same in every process, which draws for the whole
+        global batch and keeps its own rows (ssl_music_bench/draws.py)."""
+        state = np.random.SeedSequence([self.seed, self.trainer.global_step])
         torch.manual_seed(int(state.generate_state(1)[0]))
 
     def training_step(self, batch: Example, batch_idx: int) -> Tensor:
         rate = self.method.encoder.sample_rate
         for key in self.method.audio_keys:
             batch[key] = resample(batch[key], self.store_rate, rate)
-        loss = self.method.training_loss(batch)
+        with sharded_draws(self.trainer.global_rank, self.trainer.world_size):
+            loss = self.method.training_loss(batch)
         self.log("loss", loss, prog_bar=True, batch_size=len(next(iter(batch.values()))), sync_dist=True)
         return loss
 

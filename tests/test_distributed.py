@@ -5,14 +5,20 @@ Two processes are forked here with the environment torchrun would set (RANK, LOC
 WORLD_SIZE, MASTER_ADDR/PORT), so Lightning joins them as it joins torchrun's or SLURM's
 processes, over gloo on the CPU. What must be equal: the examples and excerpts of each global
 batch (the sharded batch sampler), the negatives (gathered from both processes), the gradient
-scale (gathers sum over processes, DDP averages), the batch-norm statistics (global batch norm)
-and so the weights after a few Adam steps. The draws made on the device (crops, CLMR's
-augmentations, COLA's noise) come from each process's own generator and cannot match one process
-drawing for the whole batch, so this test makes them constant: excerpts exactly one crop long,
-augmentation probabilities and noise 0. And it steps with SGD instead of the methods' Adam: some
-gradients are analytically zero (the shift of a batch norm whose output feeds another batch norm
-through a convolution) and numerically float noise, which Adam's first step turns into a full
-+-lr update of either sign; SGD keeps the comparison of weights a comparison of gradients.
+scale (gathers sum over processes, DDP averages), the batch-norm statistics (global batch norm),
+the random draws on the device (crops, noise: each process draws for the whole global batch from
+the same per-step seed and keeps its rows, ssl_music_bench/draws.py), and so the weights after a
+few steps. COLA and MSA run with all their draws (random crops, noise on the positive). CLMR
+runs with one fixed crop and without its augmentation chain: the chain's draws are per global
+example too (tests/test_draws.py), but its batched FFTs and phase vocoder round differently
+depending on which clips share a call (1e-7 to 1e-4), and EfficientNet's log-mel turns such
+differences in near-silent, low-passed bands into differences of whole units (its log(1e-5)
+floor), so a comparison of weights after training would measure that rounding, not the draws
+(with random crops CLMR's run measured 1e-2 instead of below 1e-3: the same amplification of
+the STFT's batch-dependent rounding on quiet crops; COLA's and MSA's runs stay below 1e-3). They step with SGD instead of their Adam: some gradients are
+analytically zero (the shift of a batch norm whose output feeds another batch norm through a
+convolution) and numerically float noise, which Adam's first step turns into a full +-lr update
+of either sign; SGD keeps the comparison of weights a comparison of gradients.
 """
 
 from __future__ import annotations
@@ -27,11 +33,12 @@ import pytest
 import torch
 import torch.multiprocessing as mp
 
-from ssl_music_bench.augment import CLMRAugmentConfig
 from ssl_music_bench.errors import BenchError
 from ssl_music_bench.method import Method
+from ssl_music_bench.augment import CLMRAugmentConfig
 from ssl_music_bench.methods.clmr import CLMR, CLMRConfig
-from ssl_music_bench.methods.msa import MSA, MSAConfig
+from ssl_music_bench.methods.cola import COLA
+from ssl_music_bench.methods.msa import MSA
 from ssl_music_bench.pretrain import per_process_batch, pretrain
 from ssl_music_bench.protocol import Protocol, parse_protocol
 from ssl_music_bench.registry import ENCODERS, TASKS
@@ -58,24 +65,28 @@ class SGDSteps(Method):
 
 
 class OneCropCLMR(SGDSteps, CLMR):
-    """CLMR whose excerpt is exactly one crop long, so that its crops are not random."""
+    """CLMR whose excerpt is exactly one crop long and without its augmentation chain (see the
+    module doc), stepping with SGD."""
 
     def segment_seconds(self) -> float:
         return self.encoder.crop_seconds
 
 
+class SGDCOLA(SGDSteps, COLA):
+    """COLA, its random crops and positive noise included, stepping with SGD."""
+
+
 class SGDMSA(SGDSteps, MSA):
-    """MSA (its excerpt set to one crop and no noise by its config) stepping with SGD."""
+    """MSA, its crops, positive noise and silent positives included, stepping with SGD."""
 
 
 def build(name: str) -> Method:
-    """Methods with every draw on the device made constant (see the module docstring)."""
     torch.manual_seed(0)
     encoder = ENCODERS.get("effnet").obj()  # cheaper than SampleCNN; batch norm everywhere
     if name == "clmr":
         still = CLMRAugmentConfig(polarity_p=0, noise_p=0, gain_p=0, filter_p=0, delay_p=0, pitch_p=0, reverb_p=0)
         return OneCropCLMR(encoder, CLMRConfig(augment=still))
-    return SGDMSA(encoder, MSAConfig(excerpt_seconds=0.0, positive_noise=0.0))
+    return {"cola": SGDCOLA, "msa": SGDMSA}[name](encoder)
 
 
 def train(name: str, initial: dict[str, torch.Tensor], data: Any, protocol: Protocol, devices: int) -> dict[str, Any]:
@@ -128,7 +139,7 @@ def train_both(name: str, protocol: Protocol, home: Path, out: Path) -> tuple[li
     return ranks, one, initial
 
 
-@pytest.mark.parametrize("name", ["clmr", "msa"])
+@pytest.mark.parametrize("name", ["clmr", "cola", "msa"])
 def test_two_processes_train_like_one_on_the_global_batch(name: str, shared_home: Path, tmp_path: Path) -> None:
     ranks, one, initial = train_both(name, parse_protocol(PROTOCOL), shared_home, tmp_path)
     assert [r["rank"] for r in ranks] == [0, 1] and ranks[0]["world"] == WORLD and one["world"] == 1
@@ -145,7 +156,7 @@ def test_two_processes_train_like_one_on_the_global_batch(name: str, shared_home
             assert torch.equal(two[key], value), key
     assert relative_deviation(two, one["state"], initial) < 1e-3
     losses = [loss for _, loss in ranks[0]["curve"]], [loss for _, loss in one["curve"]]
-    assert losses[0][0] == pytest.approx(losses[1][0], rel=1e-5)  # the global batch's loss, same weights
+    assert losses[0][0] == pytest.approx(losses[1][0], rel=1e-4)  # the global batch's loss, same weights
     assert losses[0] == pytest.approx(losses[1], rel=1e-3)  # then weights 1e-4 apart
 
 

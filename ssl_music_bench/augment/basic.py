@@ -12,6 +12,7 @@ import torch
 from torch import Tensor
 
 from ssl_music_bench.augment.batching import Generator, apply_to, check_batch, coin, randint, uniform
+from ssl_music_bench.draws import draw
 
 
 def random_crop(wave: Tensor, length: int, generator: Generator = None) -> Tensor:
@@ -61,11 +62,15 @@ def white_noise(
     batch = wave.shape[0]
     chosen = coin(batch, p, wave.device, generator)
     ratio = uniform(batch, min_snr, max_snr, wave.device, generator)
+    if p <= 0.0:
+        return wave  # draws nothing random in any process, so the streams stay in step
+    # Noise for every row, chosen or not: the draw's shape must not depend on this process's
+    # coins (ssl_music_bench/draws.py).
+    noise = draw(batch, lambda n: torch.randn((n, wave.shape[1]), device=wave.device, generator=generator))
 
     def add_noise(rows_wave: Tensor, rows: Tensor) -> Tensor:
         std = rows_wave.std(dim=1, keepdim=True) * ratio[rows, None]
-        noise = torch.randn(rows_wave.shape, device=wave.device, generator=generator)
-        return rows_wave + noise.to(wave.dtype) * std
+        return rows_wave + noise[rows].to(wave.dtype) * std
 
     return apply_to(wave, chosen, add_noise)
 

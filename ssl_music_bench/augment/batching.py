@@ -4,6 +4,8 @@ CLMR wraps each transform in ``RandomApply([t], p)`` and calls it once per clip
 (Spijkervet/CLMR main.py; torchaudio-augmentations apply.py), so every clip gets its own coin
 and its own parameters. Here one call draws a whole batch of coins and parameters as tensors
 on the wave's device, which keeps the augmentation on the training device (docs/DESIGN.md).
+Every draw goes through ``ssl_music_bench.draws.draw``, so that under DDP an example gets the
+same draws whatever the number of processes.
 """
 
 from __future__ import annotations
@@ -12,6 +14,8 @@ from typing import Callable
 
 import torch
 from torch import Tensor
+
+from ssl_music_bench.draws import draw
 
 Generator = torch.Generator | None
 
@@ -30,14 +34,14 @@ def coin(batch: int, p: float, device: torch.device, generator: Generator = None
         return torch.zeros(batch, dtype=torch.bool, device=device)
     if p >= 1.0:
         return torch.ones(batch, dtype=torch.bool, device=device)
-    return torch.rand(batch, device=device, generator=generator) < p
+    return draw(batch, lambda n: torch.rand(n, device=device, generator=generator)) < p
 
 
 def uniform(
     batch: int, low: float, high: float, device: torch.device, generator: Generator = None
 ) -> Tensor:
     """(B,) float32 drawn from U(low, high), one value per example."""
-    u = torch.rand(batch, device=device, generator=generator)
+    u = draw(batch, lambda n: torch.rand(n, device=device, generator=generator))
     return low + (high - low) * u
 
 
@@ -45,7 +49,7 @@ def randint(
     batch: int, low: int, high: int, device: torch.device, generator: Generator = None
 ) -> Tensor:
     """(B,) int64 drawn uniformly from {low, ..., high} (both ends included, like random.randint)."""
-    return torch.randint(low, high + 1, (batch,), device=device, generator=generator)
+    return draw(batch, lambda n: torch.randint(low, high + 1, (n,), device=device, generator=generator))
 
 
 CPU_CHUNK_SAMPLES = 1 << 19

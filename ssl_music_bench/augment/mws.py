@@ -32,6 +32,7 @@ import torch
 from torch import Tensor
 
 from ssl_music_bench.augment.batching import Generator, coin
+from ssl_music_bench.draws import draw
 
 REFERENCE_FRAMES = 98
 REFERENCE_BINS = 64
@@ -78,7 +79,8 @@ def scaled_to(config: MWSConfig, bins: int, frames: int) -> MWSConfig:
 
 
 def _draw(shape: tuple[int, ...], limits: tuple[int, int], device: torch.device, generator: Generator) -> Tensor:
-    return torch.randint(limits[0], limits[1] + 1, shape, device=device, generator=generator)
+    return draw(shape[0], lambda n: torch.randint(limits[0], limits[1] + 1, (n, *shape[1:]), device=device,
+                                                  generator=generator))
 
 
 def band_mask(size: int, start: Tensor, width: Tensor, active: Tensor) -> Tensor:
