@@ -373,7 +373,8 @@ def run_speed(
     (ssl_music_bench/acceleration.py).
     ``device``: "auto", "cpu" or "cuda". The data is the synthetic songs' train split (synth-tags)
     on the synthetic corpus of ``synth_size`` (default: the protocol's), generated if missing.
-    Returns the JSON document.
+    Returns the JSON document. After each pair the figures so far go to ``speed.partial.json``,
+    removed once ``speed.json`` is written.
     """
     console = console or Console()
     if steps < 1 or warmup < 1:
@@ -394,6 +395,14 @@ def run_speed(
     console.print(f"speed: {len(pairs)} pair(s), batch {batch}, {steps} timed step(s) after {warmup} warm-up, "
                   f"device {target}, {torch.get_num_threads()} CPU threads, synthetic corpus {settings.synth_size}")
 
+    kind = "cuda" if target.type == "cuda" else "cpu"
+    run_settings = {"protocol": settings.name, "synth_size": settings.synth_size, "batch_size": batch,
+                    "steps": steps, "warmup": warmup, "num_workers": workers, "seed": seed,
+                    "precision": "bf16 autocast" if kind == "cuda" else "fp32",
+                    "torch_threads": torch.get_num_threads(), "torch": torch.__version__,
+                    "compile": compile, "channels_last": "encoder default" if channels_last is None else channels_last}
+    out_dir.mkdir(parents=True, exist_ok=True)
+    partial = out_dir / "speed.partial.json"  # what a run cut short leaves (e.g. slow compilation)
     results = []
     for method_name, encoder_name in pairs:
         console.print(f"  measuring {method_name} + {encoder_name} ...")
@@ -401,13 +410,13 @@ def run_speed(
             method_name, encoder_name, data, batch, steps, warmup, target, seed, workers,
             settings.pretrain.steps, embed_clip_count, settings.probe.embed_batch_size, compile, channels_last,
         ))
+        write_json_atomic(partial, {"complete": False, "settings": run_settings, "pairs": results})
     console.print("  measuring CLMR augmentation, batched vs one clip at a time ...")
     augment = measure_augment(data.store, data.indices["train"], batch, augment_repeats, target, seed)
     memory_mb, memory_kind = _peak_memory_mb(target)
     if target.type == "cuda":  # per-pair peaks were reset; the run's peak is the largest of them
         memory_mb = max(r["peak_memory_mb"] for r in results)
 
-    kind = "cuda" if target.type == "cuda" else "cpu"
     efficiency_target = TARGET_EFFICIENCY[kind]
     document: dict[str, Any] = {
         "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
@@ -415,11 +424,7 @@ def run_speed(
         "device_name": torch.cuda.get_device_name(target) if kind == "cuda" else "cpu",
         "hardware": hardware(),
         "load_average": list(os.getloadavg()) if hasattr(os, "getloadavg") else None,
-        "settings": {"protocol": settings.name, "synth_size": settings.synth_size, "batch_size": batch,
-                     "steps": steps, "warmup": warmup, "num_workers": workers, "seed": seed,
-                     "precision": "bf16 autocast" if kind == "cuda" else "fp32",
-                     "torch_threads": torch.get_num_threads(), "torch": torch.__version__,
-                     "compile": compile, "channels_last": "encoder default" if channels_last is None else channels_last},
+        "settings": run_settings,
         "pairs": results,
         "augment": augment,
         "peak_memory_mb": memory_mb,
@@ -431,8 +436,8 @@ def run_speed(
             "augment_ratio_met": augment["ratio"] >= TARGET_AUGMENT_RATIO_CPU if kind == "cpu" else None,
         },
     }
-    out_dir.mkdir(parents=True, exist_ok=True)
     write_json_atomic(out_dir / "speed.json", document)
+    partial.unlink(missing_ok=True)
     table = markdown(document)
     (out_dir / "speed.md").write_text(table, encoding="utf-8")
     console.print(table, markup=False, highlight=False, soft_wrap=True)

@@ -29,6 +29,7 @@ def test_run_speed_writes_json_and_markdown(shared_home: Path, tmp_path: Path) -
         synth_size="tiny", augment_repeats=1, embed_clip_count=1,
     )
     saved = json.loads((out / "speed.json").read_text())
+    assert not (out / "speed.partial.json").exists()  # only a run cut short leaves it
     assert saved["settings"]["batch_size"] == 2 and saved["settings"]["steps"] == 1
     assert saved["device"] == "cpu" and saved["settings"]["precision"] == "fp32"
     [pair] = saved["pairs"]
@@ -72,3 +73,19 @@ def test_bf16_peaks() -> None:
     assert bf16_peak_tflops("NVIDIA H100 PCIe") == 756.0
     assert bf16_peak_tflops("NVIDIA H200") == 989.0
     assert bf16_peak_tflops("Some Other GPU") is None
+
+
+def test_a_run_cut_short_leaves_the_pairs_measured_so_far(shared_home: Path, tmp_path: Path,
+                                                          monkeypatch: pytest.MonkeyPatch) -> None:
+    import ssl_music_bench.speed as speed
+
+    def stop(*args: object, **kwargs: object) -> None:
+        raise KeyboardInterrupt  # as when the user (or a time limit) stops the run here
+
+    monkeypatch.setattr(speed, "measure_augment", stop)
+    with pytest.raises(KeyboardInterrupt):
+        run_speed(shared_home, ["cola"], ["effnet"], 2, 1, "cpu", tmp_path, Console(record=True),
+                  synth_size="tiny", embed_clip_count=1)
+    partial = json.loads((tmp_path / "speed.partial.json").read_text())
+    assert partial["complete"] is False and [p["method"] for p in partial["pairs"]] == ["cola"]
+    assert not (tmp_path / "speed.json").exists()
