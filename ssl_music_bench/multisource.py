@@ -22,6 +22,7 @@ from torch.utils.data import DataLoader, Dataset
 
 from ssl_music_bench.errors import BenchError
 from ssl_music_bench.sampler import Example, StepSequence, distributed_rank
+from ssl_music_bench.silence import stored_levels
 from ssl_music_bench.store import ClipStore
 
 Decision = tuple[int, int, int, bool]  # (store index, excerpt start, source number, silent)
@@ -42,17 +43,22 @@ def excerpt_grid(
     store: ClipStore, indices: Sequence[int], samples: int, sources: Sequence[str], threshold: float
 ) -> ExcerptGrid:
     """Cut every clip into whole excerpts of ``samples`` (a shorter clip is one padded excerpt)
-    and measure each source's activity on exactly those windows."""
+    and take each source's activity on exactly those windows: from the levels `bench separate`
+    stored when they were computed on the same windows, else measured here."""
     require_stems(store, sources)
     clips, starts, active = [], [], []
     for index in indices:
         length = store.items[index].length
         count = max(1, length // samples)
         used = min(length, count * samples)
-        levels = [np.abs(store.read(index, 0, used, source=s)).reshape(count, -1).mean(1) for s in sources]
+        # `bench separate` stored these levels for its stems; measure only what it did not store
+        levels = stored_levels(store, index, samples, sources)
+        if levels is None:
+            levels = np.stack([np.abs(store.read(index, 0, used, source=s)).reshape(count, -1).mean(1)
+                               for s in sources], axis=1)
         clips += [index] * count
         starts += [k * samples for k in range(count)]
-        active.append(np.stack(levels, axis=1) > threshold)
+        active.append(levels > threshold)
     if not clips:
         raise BenchError(f"The store at {store.root} has no clips to pretrain on in the chosen split.")
     return ExcerptGrid(tuple(sources), np.asarray(clips), np.asarray(starts), np.concatenate(active), samples)

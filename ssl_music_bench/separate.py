@@ -46,6 +46,7 @@ import torchaudio
 from rich.progress import Progress
 
 from ssl_music_bench.errors import BenchError, did_you_mean
+from ssl_music_bench.silence import window_levels
 from ssl_music_bench.store import INT16_SCALE, ClipStore, ClipStoreWriter, to_int16
 
 SOURCES = ("drums", "bass", "vocals", "other")  # store order, as in the synthetic corpus
@@ -189,29 +190,6 @@ def load_separator(model: str, weights: str | Path | None, niter: int, device: t
 def openunmix_targets() -> tuple[str, ...]:
     """open-unmix's target names, in its own order."""
     return ("vocals", "drums", "bass", "other")
-
-
-def window_levels(audio: np.ndarray, window: int) -> list[float]:
-    """mean(|x|) over consecutive windows of ``window`` samples from 0; a partial last window is
-    dropped; a clip shorter than a window gives one level over the whole clip."""
-    count = max(1, len(audio) // window)
-    used = min(len(audio), count * window)
-    if used == 0:
-        return [0.0]
-    levels = np.abs(np.asarray(audio[:used], dtype=np.float64)).reshape(count, -1).mean(1)
-    return [round(float(level), 7) for level in levels]
-
-
-def stored_levels(store: ClipStore, index: int, samples: int, sources: Sequence[str]) -> np.ndarray | None:
-    """(windows, sources) levels from the ``silence`` field when it was computed on windows of
-    ``samples``; None when the store has no such field or another window, so callers measure."""
-    separation = store.header.get("separation", {})
-    silence = store.items[index].extra.get("silence")
-    if silence is None or separation.get("silence_window_samples") != samples:
-        return None
-    if any(source not in silence for source in sources):
-        return None
-    return np.asarray([silence[source] for source in sources], dtype=np.float64).T
 
 
 def _window(sample_rate: int) -> int:

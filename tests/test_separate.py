@@ -16,7 +16,8 @@ from rich.progress import Progress
 
 from ssl_music_bench.errors import BenchError
 from ssl_music_bench.multisource import excerpt_grid
-from ssl_music_bench.separate import SOURCES, load_separator, separate_store, stored_levels, window_levels
+from ssl_music_bench.separate import SOURCES, load_separator, separate_store
+from ssl_music_bench.silence import stored_levels, window_levels
 from ssl_music_bench.store import INT16_SCALE, ClipStore, ClipStoreWriter
 
 RATE = 16_000
@@ -109,6 +110,25 @@ def test_untrained_openunmix_gives_an_aligned_stems_store(mixtures: ClipStore, t
     stored = np.concatenate([stored_levels(out, i, 4 * RATE, SOURCES) for i in range(len(out))])
     assert np.array_equal(stored > 0.01, grid.active) or np.abs(stored - 0.01).min() < 1e-6
     assert stored_levels(out, 0, 3 * RATE, SOURCES) is None
+
+
+def test_msa_grid_reads_the_stored_levels_instead_of_the_stems(mixtures: ClipStore, tmp_path: Path,
+                                                                monkeypatch: pytest.MonkeyPatch) -> None:
+    out = separate_store(mixtures, tmp_path / "stems", separator=tiny_openunmix(), device=CPU)
+    measured = excerpt_grid(out, range(len(out)), 3 * RATE, SOURCES, 0.01)  # no levels for 3 s windows
+    reads: list[str] = []
+    original = ClipStore.read
+
+    def counting_read(self: ClipStore, index: int, *args: object, source: str = "mix") -> np.ndarray:
+        reads.append(source)
+        return original(self, index, *args, source=source)
+
+    monkeypatch.setattr(ClipStore, "read", counting_read)
+    grid = excerpt_grid(out, range(len(out)), 4 * RATE, SOURCES, 0.01)
+    assert reads == []  # every level came from the manifest: no stem was decoded
+    stored = np.concatenate([stored_levels(out, i, 4 * RATE, SOURCES) for i in range(len(out))])
+    assert np.array_equal(grid.active, stored > 0.01)
+    assert measured.active.shape[1] == len(SOURCES)  # other windows are still measured
 
 
 def test_targets_land_on_their_names_and_chunks_cross_fade(mixtures: ClipStore, tmp_path: Path) -> None:
