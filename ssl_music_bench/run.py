@@ -46,6 +46,12 @@ class SecondaryRank(Exception):
     """Raised in every training process but the first once pretraining is done (DDP)."""
 
 
+def pretraining_data(method_class: type[Method], protocol: Protocol, task_name: str | None) -> str | None:
+    """The task whose train split a method trains on: the protocol's pretraining data, or the
+    evaluated task's own labelled split for a method that ``uses_task_labels`` (supervised)."""
+    return task_name if method_class.uses_task_labels else protocol.pretrain.data
+
+
 def checkpoint_for(
     method_name: str, encoder_name: str, protocol: Protocol, seed: int, home: Path,
     overrides: dict[str, str] | None = None, task_name: str | None = None,
@@ -55,7 +61,7 @@ def checkpoint_for(
     torch.manual_seed(seed)  # initial weights depend on the seed only
     method = build_method(method_name, encoder_name, overrides)
     method_class = type(method)
-    data_name = task_name if method_class.uses_task_labels else protocol.pretrain.data
+    data_name = pretraining_data(method_class, protocol, task_name)
     spec = {
         "method": method_name,
         "method_config": dataclasses.asdict(method.config),
@@ -82,7 +88,7 @@ def pretrained_method(
     """
     method, spec, directory = checkpoint_for(method_name, encoder_name, protocol, seed, home, overrides, task_name)
     method_class = type(method)
-    data_name = task_name if method_class.uses_task_labels else protocol.pretrain.data
+    data_name = pretraining_data(method_class, protocol, task_name)
     data = TASKS.get(data_name).obj().load(home, protocol) if method_class.uses_task_labels else None
     if data is not None:
         method.attach_task(data)

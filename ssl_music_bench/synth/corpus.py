@@ -132,6 +132,9 @@ def _is_current(path: Path) -> bool:
     return ClipStore(path).header.get("synth_version") == SYNTH_VERSION
 
 
+_ANNOUNCED: set[Path] = set()  # corpora this process has already said it uses
+
+
 def ensure_corpus(
     home: Path, kind: Kind, size: str = "default", seed: int = 0, *, verbose: bool = True
 ) -> ClipStore:
@@ -155,7 +158,9 @@ def ensure_corpus(
                          "corpus is generated there once; choose a writable bench home.") from error
     with _exclusive(path):
         if _is_current(path):
-            console.print(f"[dim]Using the synthetic {kind} corpus at {path}[/dim]")
+            if path not in _ANNOUNCED:  # once per process: a run opens the corpus several times
+                _ANNOUNCED.add(path)
+                console.print(f"[dim]Using the synthetic {kind} corpus at {path}[/dim]")
             return ClipStore(path)
         _generate(path, kind, size, seed, console)
     return ClipStore(path)
