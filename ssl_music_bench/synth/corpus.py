@@ -163,6 +163,7 @@ def ensure_corpus(
                 console.print(f"[dim]Using the synthetic {kind} corpus at {path}[/dim]")
             return ClipStore(path)
         _generate(path, kind, size, seed, console)
+        _ANNOUNCED.add(path)  # generating it said where it is
     return ClipStore(path)
 
 
