@@ -11,146 +11,16 @@ from __future__ import annotations
 import argparse
 import sys
 from collections.abc import Sequence
+from pathlib import Path
 
 from rich.console import Console
 
+from ssl_music_bench.cli_parser import build_parser
 from ssl_music_bench.errors import BenchError
 
 DEMO_METHOD = "clmr"
 DEMO_ENCODERS = ("samplecnn", "effnet")
 DEMO_TASKS = ("synth-tags", "synth-genre")
-
-
-def _add_home(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--home", help="directory for data, caches, checkpoints and records "
-                        "(default: $BENCH_HOME or ~/.cache/ssl-music-bench)")
-
-
-def _add_plugin(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--plugin", action="append", default=[], metavar="FILE.py",
-                        help="a Python file that registers extra methods/encoders/tasks (repeatable)")
-
-
-def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="bench", description="ssl-music-bench: self-supervised music "
-                                     "representations compared under one protocol.")
-    commands = parser.add_subparsers(dest="command", required=True)
-
-    listing = commands.add_parser("list", help="methods, encoders, tasks and which encoders each method accepts")
-    _add_plugin(listing)
-
-    run = commands.add_parser("run", help="pretrain (or reuse), embed, probe and record one run")
-    run.add_argument("--method", required=True)
-    run.add_argument("--encoder", required=True)
-    run.add_argument("--task", required=True)
-    run.add_argument("--protocol", default="v1", help="built-in protocol name (v1, cpu) or a .toml file")
-    run.add_argument("--seed", type=int, default=0)
-    run.add_argument("--devices", type=int, default=1, help="training processes per node (DDP when > 1)")
-    run.add_argument("--nodes", type=int, default=1, help="nodes (torchrun/SLURM launch, through Lightning)")
-    run.add_argument("--label-fraction", type=float, default=1.0,
-                     help="train the probe on this stratified fraction of the train labels (0.01, 0.1, 1.0)")
-    run.add_argument("--set", action="append", default=[], metavar="NAME=VALUE", dest="settings",
-                     help="override a method setting, e.g. --set sources=drums (repeatable)")
-    run.add_argument("--no-progress", action="store_true", help="no progress bars (for logs)")
-    run.add_argument("--compile", action="store_true",
-                     help="torch.compile the encoder for pretraining (same computation; pays off on long GPU runs)")
-    _add_home(run)
-    _add_plugin(run)
-
-    table = commands.add_parser("table", help="render the leaderboard from the run records")
-    table.add_argument("--format", choices=("md", "csv", "latex"), default="md")
-    table.add_argument("--protocol", help="only records of this protocol")
-    table.add_argument("--records", help="directory of records (default: HOME/records)")
-    table.add_argument("--task", action="append", default=[], help="only these tasks (repeatable)")
-    table.add_argument("--label-fraction", type=float, help="only runs with this label fraction")
-    table.add_argument("--reported", action="store_true", help="add the papers' published numbers as rows")
-    table.add_argument("--write", action="store_true",
-                       help="refresh leaderboard/LEADERBOARD.md from the records in leaderboard/records/")
-    _add_home(table)
-
-    prepare = commands.add_parser("prepare", help="decode a real dataset as published into the prepared store")
-    prepare.add_argument("--task", required=True)
-    prepare.add_argument("--root", required=True, help="the folder holding the dataset as distributed")
-    prepare.add_argument("--workers", type=int, default=2, help="decoding processes (default 2)")
-    prepare.add_argument("--no-progress", action="store_true")
-    _add_home(prepare)
-    _add_plugin(prepare)
-
-    separate = commands.add_parser("separate", help="separate a prepared dataset into drums, bass, vocals, other "
-                                   "with open-unmix (for the multi-source method)")
-    separate.add_argument("--task", required=True)
-    separate.add_argument("--weights", help="local open-unmix weights directory (vocals.pth, drums.pth, bass.pth, other.pth)")
-    separate.add_argument("--model", default="umxhq", help="open-unmix model: umxhq (default), umx, umxl")
-    separate.add_argument("--niter", type=int, default=1, help="Wiener filter iterations (open-unmix's default 1)")
-    separate.add_argument("--untrained", action="store_true",
-                          help="an untrained separator: meaningless stems, only to check the plumbing offline")
-    separate.add_argument("--no-progress", action="store_true")
-    _add_home(separate)
-
-    embed = commands.add_parser("embed", help="embed your own audio files or folders with a trained checkpoint")
-    embed.add_argument("paths", nargs="+", help="audio files or folders (any format soundfile reads)")
-    embed.add_argument("--method", required=True)
-    embed.add_argument("--encoder", required=True)
-    embed.add_argument("--protocol", default="v1")
-    embed.add_argument("--seed", type=int, default=0)
-    embed.add_argument("--set", action="append", default=[], metavar="NAME=VALUE", dest="settings")
-    embed.add_argument("--task", help="for the supervised baseline: the task its checkpoint was trained on")
-    embed.add_argument("--out", required=True, help="output folder: embeddings.npy, index.csv, about.json")
-    embed.add_argument("--no-progress", action="store_true")
-    _add_home(embed)
-    _add_plugin(embed)
-
-    plot = commands.add_parser("plot", help="PNG plots from the run records: loss curves, label fractions, per-tag AP")
-    plot.add_argument("--out", default="plots", help="output folder (default ./plots)")
-    plot.add_argument("--protocol", help="only records of this protocol")
-    plot.add_argument("--task", default="synth-tags", help="task of the label-fraction and per-tag plots")
-    plot.add_argument("--metric", default="pr_auc", help="metric of the label-fraction plot")
-    plot.add_argument("--records", help="directory of records (default: HOME/records)")
-    _add_home(plot)
-
-    speed = commands.add_parser("speed", help="steps/s with the full pipeline vs the batch on the device, "
-                                "augmentation and embedding throughput, peak memory (JSON + markdown)")
-    speed.add_argument("--method", action="append", default=[], help="methods (wildcards; repeatable; default all)")
-    speed.add_argument("--encoder", action="append", default=[], help="encoders (wildcards; repeatable; default all)")
-    speed.add_argument("--batch-size", type=int, help="batch size (default: the protocol's on a GPU, at most 8 on a CPU)")
-    speed.add_argument("--steps", type=int, default=2, help="timed steps per path")
-    speed.add_argument("--protocol", default="cpu")
-    speed.add_argument("--synth-size", help="synthetic corpus size (default: the protocol's)")
-    speed.add_argument("--device", default="auto", choices=("auto", "cpu", "cuda"))
-    speed.add_argument("--out", default="speed", help="output folder for speed.json and speed.md")
-    speed.add_argument("--compile", action="store_true", help="torch.compile each encoder (the warm-up pays it)")
-    speed.add_argument("--channels-last", choices=("auto", "on", "off"), default="auto",
-                       help="memory format of 2-D conv weights (auto: the encoder's preference, on a GPU)")
-    speed.add_argument("--warmup", type=int, default=1, help="untimed warm-up steps per pair")
-    _add_home(speed)
-
-    status = commands.add_parser("status", help="the grid of runs of a protocol: done, missing, failed")
-    status.add_argument("--protocol", default="cpu")
-    status.add_argument("--task", action="append", default=[], help="tasks of the grid (repeatable; default synth-*)")
-    status.add_argument("--seeds", help="comma-separated seeds (default: the protocol's)")
-    _add_home(status)
-    _add_plugin(status)
-
-    cache = commands.add_parser("cache", help="list or clear cached checkpoints and embeddings")
-    cache_commands = cache.add_subparsers(dest="cache_command", required=True)
-    cache_ls = cache_commands.add_parser("ls", help="cached entries with sizes")
-    _add_home(cache_ls)
-    cache_clear = cache_commands.add_parser("clear", help="remove cached entries")
-    cache_clear.add_argument("--method", help="only this method's entries")
-    cache_clear.add_argument("--task", help="only embeddings made for this task (checkpoints are shared by all tasks)")
-    cache_clear.add_argument("--all", action="store_true", help="everything (needed when no filter is given)")
-    _add_home(cache_clear)
-
-    protocol = commands.add_parser("protocol", help="show a protocol's settings")
-    protocol_commands = protocol.add_subparsers(dest="protocol_command", required=True)
-    protocol_show = protocol_commands.add_parser("show", help="print every setting of a protocol with its sources")
-    protocol_show.add_argument("name", help="built-in protocol name (v1, cpu) or a .toml file")
-
-    demo = commands.add_parser("demo", help="pretrain CLMR with both encoders on the synthetic corpus, "
-                               "probe two tasks, print the leaderboard (CPU protocol, ~minutes)")
-    demo.add_argument("--no-progress", action="store_true")
-    _add_home(demo)
-    return parser
 
 
 def command_list(args: argparse.Namespace, console: Console) -> None:
@@ -211,10 +81,22 @@ def command_run(args: argparse.Namespace, console: Console) -> None:
         note_failure(home, label, args.encoder, args.task, args.seed, protocol.name, error)
         raise
     clear_failure(home, label, args.encoder, args.task, args.seed, protocol.name)
-    metrics = ", ".join(f"{k} {100 * v:.2f}" for k, v in record["metrics"].items() if k != "tags_scored")
     console.print(f"[bold]{record['method']} + {args.encoder} on {args.task}[/] (protocol {protocol.name}, seed "
-                  f"{args.seed}): {metrics}  [{record['timings']['total_s']:.0f} s]")
+                  f"{args.seed}): {format_metrics(record)}  [{record['timings']['total_s']:.0f} s]")
     console.print(f"record: {path}")
+
+
+def records_in(directory: Path, protocol: str | None = None) -> list[dict]:
+    """The run records below ``directory`` (none when it does not exist), of one protocol if named."""
+    from ssl_music_bench.records import load_records
+
+    records = load_records(directory) if directory.is_dir() else []
+    return [r for r in records if protocol is None or r["protocol"]["name"] == protocol]
+
+
+def format_metrics(record: dict) -> str:
+    """A record's metrics in percent on one line, e.g. "roc_auc 88.84, pr_auc 74.59"."""
+    return ", ".join(f"{k} {100 * v:.2f}" for k, v in record["metrics"].items() if k != "tags_scored")
 
 
 def parse_settings(settings: list[str]) -> dict[str, str]:
@@ -234,10 +116,9 @@ LEADERBOARD = "leaderboard"
 
 
 def command_table(args: argparse.Namespace, console: Console) -> None:
-    from pathlib import Path
 
     from ssl_music_bench.home import resolve_home
-    from ssl_music_bench.records import load_records, records_dir, write_text_atomic
+    from ssl_music_bench.records import records_dir, write_text_atomic
     from ssl_music_bench.reported import reported_records
     from ssl_music_bench.table import render
 
@@ -248,9 +129,7 @@ def command_table(args: argparse.Namespace, console: Console) -> None:
                              "run it from the repository root, or give --records DIR.")
     else:
         directory = Path(args.records) if args.records else records_dir(resolve_home(args.home))
-    records = load_records(directory) if directory.is_dir() else []
-    if args.protocol:
-        records = [r for r in records if r["protocol"]["name"] == args.protocol]
+    records = records_in(directory, args.protocol)
     if args.task:
         records = [r for r in records if r["task"] in args.task]
     if args.label_fraction is not None:
@@ -269,7 +148,6 @@ def command_table(args: argparse.Namespace, console: Console) -> None:
 
 
 def command_prepare(args: argparse.Namespace, console: Console) -> None:
-    from pathlib import Path
 
     from ssl_music_bench.home import resolve_home
     from ssl_music_bench.prepare import PreparedTask, prepare
@@ -317,17 +195,12 @@ def command_separate(args: argparse.Namespace, console: Console) -> None:
 
 
 def command_embed(args: argparse.Namespace, console: Console) -> None:
-    import csv
-    import json
-    import shutil
-    from pathlib import Path
 
-    import numpy as np
     import torch
     from rich.progress import Progress
 
     from ssl_music_bench.checkpoint import is_complete, load_checkpoint
-    from ssl_music_bench.embed import audio_files, embed_files
+    from ssl_music_bench.embed import AUDIO_SUFFIXES, audio_files, embed_files, write_embedding_folder
     from ssl_music_bench.home import resolve_home
     from ssl_music_bench.protocol import load_protocol
     from ssl_music_bench.registry import TASKS
@@ -350,7 +223,8 @@ def command_embed(args: argparse.Namespace, console: Console) -> None:
     load_checkpoint(directory, method)
     files = audio_files([Path(p).expanduser() for p in args.paths])
     if not files:
-        raise BenchError(f"No audio files found in {', '.join(args.paths)} (looked for {', '.join(('wav', 'flac', 'mp3', 'ogg', 'au'))}).")
+        raise BenchError(f"No audio files found in {', '.join(args.paths)} (looked for "
+                         f"{', '.join(sorted(s.lstrip('.') for s in AUDIO_SUFFIXES))}).")
     device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
     method.to(device).eval()
     encoder = method.encoder
@@ -359,35 +233,22 @@ def command_embed(args: argparse.Namespace, console: Console) -> None:
                                                 protocol.probe.embed_batch_size, device, bar)
     for path, reason in skipped:
         console.print(f"[yellow]skipped[/] {path}: {reason}")
-    out = Path(args.out).expanduser()
-    partial = out.with_name(out.name + ".partial")
-    shutil.rmtree(partial, ignore_errors=True)
-    partial.mkdir(parents=True)
-    np.save(partial / "embeddings.npy", embeddings.numpy())
-    with open(partial / "index.csv", "w", newline="") as handle:
-        writer = csv.writer(handle)
-        writer.writerow(["row", "file", "chunk", "start_seconds"])
-        writer.writerows((i, f, c, round(c * encoder.crop_seconds, 4)) for i, (f, c) in enumerate(rows))
     about = {"checkpoint": directory.name, "method": args.method, "encoder": args.encoder, "protocol": protocol.name,
              "seed": args.seed, "sample_rate": encoder.sample_rate, "chunk_samples": encoder.crop_samples,
              "files": len(files) - len(skipped), "skipped": dict(skipped)}
-    (partial / "about.json").write_text(json.dumps(about, indent=2))
-    shutil.rmtree(out, ignore_errors=True)
-    partial.rename(out)
+    out = Path(args.out).expanduser()
+    write_embedding_folder(out, embeddings, rows, encoder.crop_seconds, about)
     console.print(f"{len(rows)} chunk embeddings of {len(files) - len(skipped)} files -> {out}")
 
 
 def command_plot(args: argparse.Namespace, console: Console) -> None:
-    from pathlib import Path
 
     from ssl_music_bench import plots
     from ssl_music_bench.home import resolve_home
-    from ssl_music_bench.records import load_records, records_dir
+    from ssl_music_bench.records import records_dir
 
     directory = Path(args.records) if args.records else records_dir(resolve_home(args.home))
-    records = load_records(directory) if directory.is_dir() else []
-    if args.protocol:
-        records = [r for r in records if r["protocol"]["name"] == args.protocol]
+    records = records_in(directory, args.protocol)
     if not records:
         raise BenchError(f"No run records in {directory}{' for protocol ' + args.protocol if args.protocol else ''}: "
                          "run `bench run ...` first.")
@@ -402,7 +263,6 @@ def command_plot(args: argparse.Namespace, console: Console) -> None:
 
 
 def command_speed(args: argparse.Namespace, console: Console) -> None:
-    from pathlib import Path
 
     from ssl_music_bench.home import resolve_home
     from ssl_music_bench.speed import run_speed
@@ -446,7 +306,6 @@ def command_cache(args: argparse.Namespace, console: Console) -> None:
 
 def command_protocol(args: argparse.Namespace, console: Console) -> None:
     from importlib import resources
-    from pathlib import Path
 
     from ssl_music_bench.protocol import load_protocol
 
@@ -462,7 +321,7 @@ def command_protocol(args: argparse.Namespace, console: Console) -> None:
 def command_demo(args: argparse.Namespace, console: Console) -> None:
     from ssl_music_bench.home import resolve_home
     from ssl_music_bench.protocol import load_protocol
-    from ssl_music_bench.records import load_records, records_dir
+    from ssl_music_bench.records import records_dir
     from ssl_music_bench.run import run_benchmark
     from ssl_music_bench.table import render
 
@@ -474,14 +333,16 @@ def command_demo(args: argparse.Namespace, console: Console) -> None:
         for task in DEMO_TASKS:
             record, _ = run_benchmark(DEMO_METHOD, encoder, task, protocol, 0, home, console=console,
                                       progress=not args.no_progress)
-            metrics = ", ".join(f"{k} {100 * v:.2f}" for k, v in record["metrics"].items() if k != "tags_scored")
-            console.print(f"  {DEMO_METHOD} + {encoder} on {task}: {metrics}")
-    records = [r for r in load_records(records_dir(home)) if r["protocol"]["name"] == "cpu"]
+            console.print(f"  {DEMO_METHOD} + {encoder} on {task}: {format_metrics(record)}")
+    records = records_in(records_dir(home), protocol.name)
     sys.stdout.write("\n" + render(records, "md"))
 
 
-COMMANDS = {"list": command_list, "run": command_run, "table": command_table, "prepare": command_prepare,
-            "separate": command_separate, "status": command_status, "plot": command_plot, "speed": command_speed, "embed": command_embed, "cache": command_cache, "protocol": command_protocol, "demo": command_demo}
+COMMANDS = {
+    "list": command_list, "run": command_run, "table": command_table, "prepare": command_prepare,
+    "separate": command_separate, "embed": command_embed, "status": command_status, "plot": command_plot,
+    "speed": command_speed, "cache": command_cache, "protocol": command_protocol, "demo": command_demo,
+}
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -492,7 +353,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
         for plugin in getattr(args, "plugin", []):
             load_plugin_file(plugin)
-        # the data a user asked for goes to stdout; progress and messages go to stderr goes to stdout, progress and messages to stderr
+        # the data a user asked for goes to stdout; progress and messages go to stderr
         COMMANDS[args.command](args, Console(soft_wrap=True) if args.command == "list" else console)
     except BenchError as error:
         console.print(f"[bold red]error:[/] {error}", soft_wrap=True, highlight=False)

@@ -123,3 +123,26 @@ def embed_files(
             progress.advance(task)
     embeddings = torch.cat(outputs) if outputs else torch.zeros(0)
     return embeddings, rows, skipped
+
+
+def write_embedding_folder(out: Path, embeddings: Tensor, rows: list[tuple[str, int]], chunk_seconds: float,
+                           about: dict) -> None:
+    """`bench embed`'s output: embeddings.npy (one row per chunk), index.csv (row, file, chunk,
+    start_seconds) and about.json, written to ``out.partial`` and renamed into place whole."""
+    import csv
+    import json
+    import shutil
+
+    import numpy as np
+
+    partial = out.with_name(out.name + ".partial")
+    shutil.rmtree(partial, ignore_errors=True)
+    partial.mkdir(parents=True)
+    np.save(partial / "embeddings.npy", embeddings.numpy())
+    with open(partial / "index.csv", "w", newline="") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(["row", "file", "chunk", "start_seconds"])
+        writer.writerows((i, f, c, round(c * chunk_seconds, 4)) for i, (f, c) in enumerate(rows))
+    (partial / "about.json").write_text(json.dumps(about, indent=2))
+    shutil.rmtree(out, ignore_errors=True)
+    partial.rename(out)

@@ -1,0 +1,141 @@
+"""The ``bench`` command line: every subcommand and its options (the commands are in cli.py).
+
+Kept apart from the commands so that the whole grammar reads in one place and ``bench --help``
+needs no heavy import: each command imports what it uses when it runs.
+"""
+
+from __future__ import annotations
+
+import argparse
+
+
+def _add_home(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--home", help="directory for data, caches, checkpoints and records "
+                        "(default: $BENCH_HOME or ~/.cache/ssl-music-bench)")
+
+
+def _add_plugin(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--plugin", action="append", default=[], metavar="FILE.py",
+                        help="a Python file that registers extra methods/encoders/tasks (repeatable)")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="bench", description="ssl-music-bench: self-supervised music "
+                                     "representations compared under one protocol.")
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    listing = commands.add_parser("list", help="methods, encoders, tasks and which encoders each method accepts")
+    _add_plugin(listing)
+
+    run = commands.add_parser("run", help="pretrain (or reuse), embed, probe and record one run")
+    run.add_argument("--method", required=True)
+    run.add_argument("--encoder", required=True)
+    run.add_argument("--task", required=True)
+    run.add_argument("--protocol", default="v1", help="built-in protocol name (v1, cpu) or a .toml file")
+    run.add_argument("--seed", type=int, default=0)
+    run.add_argument("--devices", type=int, default=1, help="training processes per node (DDP when > 1)")
+    run.add_argument("--nodes", type=int, default=1, help="nodes (torchrun/SLURM launch, through Lightning)")
+    run.add_argument("--label-fraction", type=float, default=1.0,
+                     help="train the probe on this stratified fraction of the train labels (0.01, 0.1, 1.0)")
+    run.add_argument("--set", action="append", default=[], metavar="NAME=VALUE", dest="settings",
+                     help="override a method setting, e.g. --set sources=drums (repeatable)")
+    run.add_argument("--no-progress", action="store_true", help="no progress bars (for logs)")
+    run.add_argument("--compile", action="store_true",
+                     help="torch.compile the encoder for pretraining (same computation; pays off on long GPU runs)")
+    _add_home(run)
+    _add_plugin(run)
+
+    table = commands.add_parser("table", help="render the leaderboard from the run records")
+    table.add_argument("--format", choices=("md", "csv", "latex"), default="md")
+    table.add_argument("--protocol", help="only records of this protocol")
+    table.add_argument("--records", help="directory of records (default: HOME/records)")
+    table.add_argument("--task", action="append", default=[], help="only these tasks (repeatable)")
+    table.add_argument("--label-fraction", type=float, help="only runs with this label fraction")
+    table.add_argument("--reported", action="store_true", help="add the papers' published numbers as rows")
+    table.add_argument("--write", action="store_true",
+                       help="refresh leaderboard/LEADERBOARD.md from the records in leaderboard/records/")
+    _add_home(table)
+
+    prepare = commands.add_parser("prepare", help="decode a real dataset as published into the prepared store")
+    prepare.add_argument("--task", required=True)
+    prepare.add_argument("--root", required=True, help="the folder holding the dataset as distributed")
+    prepare.add_argument("--workers", type=int, default=2, help="decoding processes (default 2)")
+    prepare.add_argument("--no-progress", action="store_true")
+    _add_home(prepare)
+    _add_plugin(prepare)
+
+    separate = commands.add_parser("separate", help="separate a prepared dataset into drums, bass, vocals, other "
+                                   "with open-unmix (for the multi-source method)")
+    separate.add_argument("--task", required=True)
+    separate.add_argument("--weights", help="local open-unmix weights directory (vocals.pth, drums.pth, bass.pth, other.pth)")
+    separate.add_argument("--model", default="umxhq", help="open-unmix model: umxhq (default), umx, umxl")
+    separate.add_argument("--niter", type=int, default=1, help="Wiener filter iterations (open-unmix's default 1)")
+    separate.add_argument("--untrained", action="store_true",
+                          help="an untrained separator: meaningless stems, only to check the plumbing offline")
+    separate.add_argument("--no-progress", action="store_true")
+    _add_home(separate)
+
+    embed = commands.add_parser("embed", help="embed your own audio files or folders with a trained checkpoint")
+    embed.add_argument("paths", nargs="+", help="audio files or folders (any format soundfile reads)")
+    embed.add_argument("--method", required=True)
+    embed.add_argument("--encoder", required=True)
+    embed.add_argument("--protocol", default="v1")
+    embed.add_argument("--seed", type=int, default=0)
+    embed.add_argument("--set", action="append", default=[], metavar="NAME=VALUE", dest="settings")
+    embed.add_argument("--task", help="for the supervised baseline: the task its checkpoint was trained on")
+    embed.add_argument("--out", required=True, help="output folder: embeddings.npy, index.csv, about.json")
+    embed.add_argument("--no-progress", action="store_true")
+    _add_home(embed)
+    _add_plugin(embed)
+
+    plot = commands.add_parser("plot", help="PNG plots from the run records: loss curves, label fractions, per-tag AP")
+    plot.add_argument("--out", default="plots", help="output folder (default ./plots)")
+    plot.add_argument("--protocol", help="only records of this protocol")
+    plot.add_argument("--task", default="synth-tags", help="task of the label-fraction and per-tag plots")
+    plot.add_argument("--metric", default="pr_auc", help="metric of the label-fraction plot")
+    plot.add_argument("--records", help="directory of records (default: HOME/records)")
+    _add_home(plot)
+
+    speed = commands.add_parser("speed", help="steps/s with the full pipeline vs the batch on the device, "
+                                "augmentation and embedding throughput, peak memory (JSON + markdown)")
+    speed.add_argument("--method", action="append", default=[], help="methods (wildcards; repeatable; default all)")
+    speed.add_argument("--encoder", action="append", default=[], help="encoders (wildcards; repeatable; default all)")
+    speed.add_argument("--batch-size", type=int, help="batch size (default: the protocol's on a GPU, at most 8 on a CPU)")
+    speed.add_argument("--steps", type=int, default=2, help="timed steps per path")
+    speed.add_argument("--protocol", default="cpu")
+    speed.add_argument("--synth-size", help="synthetic corpus size (default: the protocol's)")
+    speed.add_argument("--device", default="auto", choices=("auto", "cpu", "cuda"))
+    speed.add_argument("--out", default="speed", help="output folder for speed.json and speed.md")
+    speed.add_argument("--compile", action="store_true", help="torch.compile each encoder (the warm-up pays it)")
+    speed.add_argument("--channels-last", choices=("auto", "on", "off"), default="auto",
+                       help="memory format of 2-D conv weights (auto: the encoder's preference, on a GPU)")
+    speed.add_argument("--warmup", type=int, default=1, help="untimed warm-up steps per pair")
+    _add_home(speed)
+
+    status = commands.add_parser("status", help="the grid of runs of a protocol: done, missing, failed")
+    status.add_argument("--protocol", default="cpu")
+    status.add_argument("--task", action="append", default=[], help="tasks of the grid (repeatable; default synth-*)")
+    status.add_argument("--seeds", help="comma-separated seeds (default: the protocol's)")
+    _add_home(status)
+    _add_plugin(status)
+
+    cache = commands.add_parser("cache", help="list or clear cached checkpoints and embeddings")
+    cache_commands = cache.add_subparsers(dest="cache_command", required=True)
+    cache_ls = cache_commands.add_parser("ls", help="cached entries with sizes")
+    _add_home(cache_ls)
+    cache_clear = cache_commands.add_parser("clear", help="remove cached entries")
+    cache_clear.add_argument("--method", help="only this method's entries")
+    cache_clear.add_argument("--task", help="only embeddings made for this task (checkpoints are shared by all tasks)")
+    cache_clear.add_argument("--all", action="store_true", help="everything (needed when no filter is given)")
+    _add_home(cache_clear)
+
+    protocol = commands.add_parser("protocol", help="show a protocol's settings")
+    protocol_commands = protocol.add_subparsers(dest="protocol_command", required=True)
+    protocol_show = protocol_commands.add_parser("show", help="print every setting of a protocol with its sources")
+    protocol_show.add_argument("name", help="built-in protocol name (v1, cpu) or a .toml file")
+
+    demo = commands.add_parser("demo", help="pretrain CLMR with both encoders on the synthetic corpus, "
+                               "probe two tasks, print the leaderboard (CPU protocol, ~minutes)")
+    demo.add_argument("--no-progress", action="store_true")
+    _add_home(demo)
+    return parser
