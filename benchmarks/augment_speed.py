@@ -21,20 +21,7 @@ from typing import Callable
 import torch
 from torch import Tensor
 
-from ssl_music_bench.augment import (
-    CLMRAugment,
-    CLMRAugmentConfig,
-    augment_one_at_a_time,
-    delay,
-    gain,
-    high_low_pass,
-    pitch_shift,
-    polarity_inversion,
-    reverb,
-    white_noise,
-)
-
-Transform = Callable[[Tensor, int], Tensor]
+from ssl_music_bench.augment import CLMRAugment, CLMRAugmentConfig, augment_one_at_a_time
 
 
 def parse_args() -> argparse.Namespace:
@@ -85,20 +72,6 @@ def compare(
     )
 
 
-def single_transforms(config: CLMRAugmentConfig) -> dict[str, Transform]:
-    """Each transform of the chain alone, with the chain's probability and ranges."""
-    c = config
-    return {
-        "polarity": lambda w, r: polarity_inversion(w, r, c.polarity_p),
-        "noise": lambda w, r: white_noise(w, r, c.noise_p, c.noise_min_snr, c.noise_max_snr),
-        "gain": lambda w, r: gain(w, r, c.gain_p, c.gain_min_db, c.gain_max_db),
-        "filter": lambda w, r: high_low_pass(w, r, c.filter_p, c.highpass_hz, c.lowpass_hz),
-        "delay": lambda w, r: delay(w, r, c.delay_p, c.delay_min_ms, c.delay_max_ms, c.delay_step_ms),
-        "pitch": lambda w, r: pitch_shift(w, r, c.pitch_p, c.pitch_min_cents, c.pitch_max_cents),
-        "reverb": lambda w, r: reverb(w, r, c.reverb_p, c.reverberance, c.damping, c.room_size),
-    }
-
-
 def main() -> None:
     """Build a music-like batch, then time each way of augmenting it."""
     args = parse_args()
@@ -125,11 +98,11 @@ def main() -> None:
     )
     rate = args.rate
     if args.per_transform:
-        for name, transform in single_transforms(config).items():
+        for name, transform in chain.transforms().items():
             compare(
                 name,
                 lambda t=transform: t(wave, rate),
-                lambda t=transform: torch.cat([t(wave[i : i + 1], rate) for i in range(args.batch)]),
+                lambda t=transform: augment_one_at_a_time(t, wave, rate),
                 wave,
                 args.repeats,
             )

@@ -79,6 +79,17 @@ def gather_rows(x: Tensor) -> tuple[Tensor, int]:
     return torch.cat(gather(x), dim=0), dist.get_rank() * x.shape[0]
 
 
+def add_positive_noise(positive: Tensor, excerpt: Tensor, ratio: float) -> Tensor:
+    """``positive + ratio x ||excerpt||_2 x N(0, 1)``: COLA's noise on the positive crop.
+
+    The excerpt stands for the l2-normalised clip of the COLA code (see the module doc); the
+    noise is one row per global example (ssl_music_bench/draws.py).
+    """
+    scale = ratio * excerpt.norm(dim=1, keepdim=True)
+    noise = draw(len(positive), lambda n: torch.randn((n, positive.shape[1]), device=positive.device))
+    return positive + scale * noise.to(positive.dtype)
+
+
 class COLALoss(nn.Module):
     """The bilinear weight W and the COLA loss, with negatives gathered across processes."""
 
@@ -119,9 +130,7 @@ class COLA(Method):
         """Anchor and positive: independent uniform crops of each excerpt; noise on the positive."""
         anchor = random_crop(audio, self.encoder.crop_samples)
         positive = random_crop(audio, self.encoder.crop_samples)
-        scale = self.config.positive_noise * audio.norm(dim=1, keepdim=True)
-        noise = draw(len(positive), lambda n: torch.randn((n, positive.shape[1]), device=positive.device))
-        return anchor, positive + scale * noise.to(positive.dtype)
+        return anchor, add_positive_noise(positive, audio, self.config.positive_noise)
 
     def embed(self, waves: Tensor) -> Tensor:
         """Crops -> g(encoder(crops)); subclasses change what happens between the two."""

@@ -44,16 +44,22 @@ from torch import Tensor
 from torch.utils.data import DataLoader
 
 from ssl_music_bench.augment import random_crop
-from ssl_music_bench.draws import draw
 from ssl_music_bench.encoder import Encoder
 from ssl_music_bench.errors import BenchError, did_you_mean
-from ssl_music_bench.methods.cola import COLA, COLAConfig, COLALoss, bilinear_logits, gather_rows
+from ssl_music_bench.methods.cola import (
+    COLA,
+    COLAConfig,
+    COLALoss,
+    add_positive_noise,
+    bilinear_logits,
+    gather_rows,
+)
 from ssl_music_bench.multisource import source_batches
 from ssl_music_bench.registry import register_method
 from ssl_music_bench.sampler import Example
 from ssl_music_bench.store import ClipStore
+from ssl_music_bench.synth.styles import SOURCES  # the four stems: drums, bass, vocals, other (accompaniment)
 
-SOURCES = ("drums", "bass", "vocals", "other")  # open-unmix's stems; "other" = accompaniment
 SILENT_BATCH_PROBABILITY = 0.5  # pretraining.py: ttypes = np.random.choice(2) per batch
 
 
@@ -145,9 +151,8 @@ class MSA(COLA):
         audio, excerpt, silent = batch["audio"], batch["positive"], batch["silent"].bool()
         anchor = random_crop(audio, self.encoder.crop_samples)
         positive = random_crop(excerpt, self.encoder.crop_samples)
-        scale = self.config.positive_noise * excerpt.norm(dim=1, keepdim=True)
-        noise = draw(len(positive), lambda n: torch.randn((n, positive.shape[1]), device=positive.device))
-        positive = (positive + scale * noise.to(positive.dtype)) * (~silent).to(positive.dtype)[:, None]
+        positive = add_positive_noise(positive, excerpt, self.config.positive_noise)
+        positive = positive * (~silent).to(positive.dtype)[:, None]  # silent sources: all-zero input
         embeddings = self.embed(torch.cat([anchor, positive]))  # one pass: shared batch-norm stats
         anchor_embedding, positive_embedding = embeddings.chunk(2)
         return self.criterion(anchor_embedding, positive_embedding, silent)

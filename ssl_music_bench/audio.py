@@ -11,7 +11,6 @@ from functools import lru_cache
 from pathlib import Path
 
 import numpy as np
-import torch
 import torchaudio.functional as AF
 from torch import Tensor
 

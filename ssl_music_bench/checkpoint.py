@@ -10,12 +10,13 @@ from __future__ import annotations
 
 import hashlib
 import json
-import shutil
 from pathlib import Path
 from typing import Any
 
 from safetensors.torch import load_file, save_file
 from torch import nn
+
+from ssl_music_bench.store import published_directory
 
 WEIGHTS = "model.safetensors"
 CONFIG = "config.json"
@@ -45,15 +46,11 @@ def is_complete(directory: Path) -> bool:
 
 def save_checkpoint(directory: Path, model: nn.Module, config: dict[str, Any]) -> str:
     """Write weights and config atomically; return the weights' content hash."""
-    partial = directory.with_name(directory.name + ".partial")
-    shutil.rmtree(partial, ignore_errors=True)
-    partial.mkdir(parents=True)
     state = {name: tensor.detach().cpu().contiguous() for name, tensor in model.state_dict().items()}
-    save_file(state, str(partial / WEIGHTS))
-    sha = file_sha256(partial / WEIGHTS)
-    (partial / CONFIG).write_text(json.dumps({**config, "weights_sha256": sha}, indent=2, default=str))
-    shutil.rmtree(directory, ignore_errors=True)
-    partial.rename(directory)
+    with published_directory(directory) as partial:
+        save_file(state, str(partial / WEIGHTS))
+        sha = file_sha256(partial / WEIGHTS)
+        (partial / CONFIG).write_text(json.dumps({**config, "weights_sha256": sha}, indent=2, default=str))
     return sha
 
 

@@ -131,18 +131,15 @@ def write_embedding_folder(out: Path, embeddings: Tensor, rows: list[tuple[str, 
     start_seconds) and about.json, written to ``out.partial`` and renamed into place whole."""
     import csv
     import json
-    import shutil
 
     import numpy as np
 
-    partial = out.with_name(out.name + ".partial")
-    shutil.rmtree(partial, ignore_errors=True)
-    partial.mkdir(parents=True)
-    np.save(partial / "embeddings.npy", embeddings.numpy())
-    with open(partial / "index.csv", "w", newline="") as handle:
-        writer = csv.writer(handle)
-        writer.writerow(["row", "file", "chunk", "start_seconds"])
-        writer.writerows((i, f, c, round(c * chunk_seconds, 4)) for i, (f, c) in enumerate(rows))
-    (partial / "about.json").write_text(json.dumps(about, indent=2))
-    shutil.rmtree(out, ignore_errors=True)
-    partial.rename(out)
+    from ssl_music_bench.store import published_directory
+
+    with published_directory(out) as partial:
+        np.save(partial / "embeddings.npy", embeddings.numpy())
+        with open(partial / "index.csv", "w", newline="") as handle:
+            writer = csv.writer(handle)
+            writer.writerow(["row", "file", "chunk", "start_seconds"])
+            writer.writerows((i, f, c, round(c * chunk_seconds, 4)) for i, (f, c) in enumerate(rows))
+        (partial / "about.json").write_text(json.dumps(about, indent=2))

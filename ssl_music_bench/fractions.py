@@ -78,7 +78,7 @@ def subset_size(n: int, fraction: float) -> int:
     Half up rather than Python's half-to-even so that sizes grow monotonically with the
     fraction and match how papers state them (1% of MTAT's 25,863 training songs = 259).
     """
-    _check_fraction(fraction)
+    check_fraction(fraction)
     if n == 0:
         return 0
     return min(n, max(1, math.floor(fraction * n + 0.5)))
@@ -121,7 +121,7 @@ def stratified_order(targets: torch.Tensor, kind: Kind, seed: int) -> np.ndarray
     raise BenchError(f'Label kind must be "multilabel" or "multiclass"; got {kind!r}.')
 
 
-def _check_fraction(fraction: float) -> None:
+def check_fraction(fraction: float) -> None:
     """Refuse anything but a number in (0, 1] with a message that says what is expected."""
     ok = isinstance(fraction, (int, float)) and not isinstance(fraction, bool)
     if not ok or not math.isfinite(fraction) or not 0.0 < fraction <= 1.0:

@@ -21,8 +21,8 @@ import torch
 from torch.utils.data import DataLoader, Dataset
 
 from ssl_music_bench.errors import BenchError
-from ssl_music_bench.sampler import Example, StepSequence, distributed_rank
-from ssl_music_bench.silence import stored_levels
+from ssl_music_bench.sampler import Example, StepSequence, distributed_rank, padded_read
+from ssl_music_bench.silence import stored_levels, window_means
 from ssl_music_bench.store import ClipStore
 
 Decision = tuple[int, int, int, bool]  # (store index, excerpt start, source number, silent)
@@ -54,8 +54,7 @@ def excerpt_grid(
         # `bench separate` stored these levels for its stems; measure only what it did not store
         levels = stored_levels(store, index, samples, sources)
         if levels is None:
-            levels = np.stack([np.abs(store.read(index, 0, used, source=s)).reshape(count, -1).mean(1)
-                               for s in sources], axis=1)
+            levels = np.stack([window_means(store.read(index, 0, used, source=s), samples) for s in sources], axis=1)
         clips += [index] * count
         starts += [k * samples for k in range(count)]
         active.append(levels > threshold)
@@ -128,17 +127,11 @@ class SourceExcerpts(Dataset[Example]):
     def __init__(self, store: ClipStore, sources: Sequence[str], samples: int) -> None:
         self.store, self.sources, self.samples = store, tuple(sources), samples
 
-    def _slice(self, index: int, start: int, source: str) -> np.ndarray:
-        length = min(self.samples, self.store.items[index].length - start)
-        out = np.zeros(self.samples, dtype=np.float32)
-        out[:length] = self.store.read(index, start, length, source=source)
-        return out
-
     def __getitem__(self, decision: Decision) -> Example:  # type: ignore[override]
         index, start, source, silent = decision
         return {
-            "audio": torch.from_numpy(self._slice(index, start, "mix")),
-            "positive": torch.from_numpy(self._slice(index, start, self.sources[source])),
+            "audio": torch.from_numpy(padded_read(self.store, index, start, self.samples)),
+            "positive": torch.from_numpy(padded_read(self.store, index, start, self.samples, self.sources[source])),
             "silent": torch.tensor(silent),
             "source": torch.tensor(source),
             "index": torch.tensor(index),

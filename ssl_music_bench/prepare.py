@@ -26,7 +26,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 
 from ssl_music_bench.errors import BenchError
 from ssl_music_bench.protocol import Protocol
-from ssl_music_bench.store import ClipInfo, ClipStore, ClipStoreWriter
+from ssl_music_bench.store import SPLITS, ClipInfo, ClipStore, ClipStoreWriter
 from ssl_music_bench.task import Task, TaskData, build_task_data
 
 
@@ -104,10 +104,9 @@ def stems_path(home: Path, store_name: str) -> Path:
 
 def decode(job: tuple[SourceItem, int, float]) -> tuple[SourceItem, np.ndarray | None, str]:
     """Worker: read, mix to mono, resample. Returns (item, audio or None, reason when None)."""
-    import soundfile
     import torch
 
-    from ssl_music_bench.audio import resample
+    from ssl_music_bench.audio import read_audio, resample
 
     item, rate, min_seconds = job
     if not item.path.is_file():
@@ -115,14 +114,15 @@ def decode(job: tuple[SourceItem, int, float]) -> tuple[SourceItem, np.ndarray |
     if item.path.stat().st_size == 0:
         return item, None, "empty file"
     try:
-        data, file_rate = soundfile.read(str(item.path), dtype="float32", always_2d=True)
+        mono, file_rate = read_audio(item.path)
+    except ImportError:
+        raise  # a missing decoding library must stop the run, not mark every file corrupt
     except Exception as error:  # soundfile raises several types for undecodable input
         return item, None, f"corrupt audio: {str(error).splitlines()[0][:120]}"
-    if data.shape[0] < min_seconds * file_rate:
-        return item, None, f"too short: {data.shape[0] / file_rate:.2f} s < {min_seconds} s"
+    if len(mono) < min_seconds * file_rate:
+        return item, None, f"too short: {len(mono) / file_rate:.2f} s < {min_seconds} s"
     torch.set_num_threads(1)
-    mono = torch.from_numpy(np.ascontiguousarray(data.mean(axis=1)))
-    audio = resample(mono, int(file_rate), rate).numpy()
+    audio = resample(torch.from_numpy(np.ascontiguousarray(mono)), file_rate, rate).numpy()
     if not np.isfinite(audio).all():
         return item, None, "corrupt audio: non-finite samples"
     return item, audio, ""
@@ -166,7 +166,7 @@ def prepare(task: PreparedTask, root: Path, home: Path, workers: int = 2, consol
 def report(store: ClipStore, console: Console) -> None:
     """Counts per split and every skipped item with its reason."""
     counts = Counter(info.split for info in store.items)
-    console.print("prepared: " + ", ".join(f"{split} {counts.get(split, 0)}" for split in ("train", "valid", "test")))
+    console.print("prepared: " + ", ".join(f"{split} {counts.get(split, 0)}" for split in SPLITS))
     skipped = [info for info in store.manifest if info.status != "ok"]
     if skipped:
         console.print(f"[yellow]skipped {len(skipped)} item(s):[/]")

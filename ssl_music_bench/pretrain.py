@@ -50,6 +50,14 @@ from ssl_music_bench.sampler import Example, StepSequence
 from ssl_music_bench.store import ClipStore
 
 
+def to_encoder_rate(method: Method, batch: Example, store_rate: int) -> Example:
+    """The batch with the method's ``audio_keys`` resampled from the store's rate to its encoder's.
+
+    A new dict, so that a batch kept for reuse (``bench speed``'s model-only step) stays as it was."""
+    rate = method.encoder.sample_rate
+    return {**batch, **{key: resample(batch[key], store_rate, rate) for key in method.audio_keys}}
+
+
 class PretrainModule(pl.LightningModule):
     """Wraps a method for Lightning: resample on the device, then the method's loss."""
 
@@ -69,9 +77,7 @@ class PretrainModule(pl.LightningModule):
         torch.manual_seed(int(state.generate_state(1)[0]))
 
     def training_step(self, batch: Example, batch_idx: int) -> Tensor:
-        rate = self.method.encoder.sample_rate
-        for key in self.method.audio_keys:
-            batch[key] = resample(batch[key], self.store_rate, rate)
+        batch = to_encoder_rate(self.method, batch, self.store_rate)
         with sharded_draws(self.trainer.global_rank, self.trainer.world_size):
             loss = self.method.training_loss(batch)
         self.log("loss", loss, prog_bar=True, batch_size=len(next(iter(batch.values()))), sync_dist=True)
@@ -118,9 +124,11 @@ class ResumeCheckpoint(Callback):
 
     def __init__(self, directory: Path, every: int, sampler: StepSequence) -> None:
         self.path, self.every, self.sampler = directory / RESUME_FILE, every, sampler
+        self.start_step = 0  # the step training started from: the restored checkpoint's, or 0
 
     def on_train_start(self, trainer: pl.Trainer, module: pl.LightningModule) -> None:
-        self.sampler.start_at(trainer.global_step)
+        self.start_step = trainer.global_step
+        self.sampler.start_at(self.start_step)
 
     def on_train_batch_end(self, trainer: pl.Trainer, module: pl.LightningModule, outputs, batch, batch_idx: int) -> None:  # type: ignore[no-untyped-def]
         step = trainer.global_step
@@ -254,9 +262,11 @@ def pretrain(
     history = LossHistory(settings.log_every_steps)
     callbacks: list[Callback] = [history]
     resume_from = None
+    resume: ResumeCheckpoint | None = None
     sampler = loader.batch_sampler
     if resume_dir is not None and isinstance(sampler, StepSequence):
-        callbacks.append(ResumeCheckpoint(resume_dir, checkpoint_interval(settings.steps), sampler))
+        resume = ResumeCheckpoint(resume_dir, checkpoint_interval(settings.steps), sampler)
+        callbacks.append(resume)
         resume_dir.mkdir(parents=True, exist_ok=True)
         if (resume_dir / RESUME_FILE).is_file():
             resume_from = resume_dir / RESUME_FILE
@@ -287,11 +297,12 @@ def pretrain(
     module = PretrainModule(method, store.sample_rate, seed)
     synced = synchronise_batch_norm(method) if world > 1 and settings.sync_batchnorm else []
     started = time.perf_counter()
-    resumed_from_step = torch.load(resume_from, map_location="cpu", weights_only=True)["global_step"] if resume_from else None
     try:
         trainer.fit(module, train_dataloaders=loader, ckpt_path=resume_from)
     finally:
         restore_batch_norm(synced)
+    # The step Lightning restored, as the callback saw it: no second read of the checkpoint file.
+    resumed_from_step = resume.start_step if resume is not None and resume_from is not None else None
     method.cpu()
     if applied["channels_last"]:
         method.to(memory_format=torch.contiguous_format)  # embedding and saving as usual

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import tomllib
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -108,4 +108,4 @@ def parse_protocol(text: str, origin: str = "<text>") -> Protocol:
             f"at least one step."
         )
     digest = hashlib.sha256(text.encode()).hexdigest()
-    return Protocol(**{**protocol.__dict__, "sha256": digest})
+    return replace(protocol, sha256=digest)

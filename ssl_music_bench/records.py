@@ -27,35 +27,33 @@ def records_dir(home: Path) -> Path:
     return home / "records"
 
 
+def task_label(record: dict[str, Any]) -> str:
+    """The task with its label fraction when below 1, e.g. ``mtat@0.01``: a record's file name and
+    its leaderboard column (a probe on fewer labels is a different column)."""
+    fraction = record.get("label_fraction", 1.0)
+    return record["task"] if fraction == 1.0 else f"{record['task']}@{fraction:g}"
+
+
 def record_path(home: Path, record: dict[str, Any]) -> Path:
     method = re.sub(r"[^A-Za-z0-9._-]+", "_", record["method"]).strip("_")
-    fraction = record.get("label_fraction", 1.0)
-    task = record["task"] if fraction == 1.0 else f"{record['task']}@{fraction:g}"
-    name = f"{method}__{record['encoder']}__{task}__seed{record['seed']}.json"
+    name = f"{method}__{record['encoder']}__{task_label(record)}__seed{record['seed']}.json"
     return records_dir(home) / record["protocol"]["name"] / name
 
 
 def write_json_atomic(path: Path, document: dict[str, Any]) -> None:
     """Write to a temporary file in the same directory, then rename over the target."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(handle, "w", encoding="utf-8") as stream:
-            json.dump(document, stream, indent=2, default=str)
-            stream.flush()
-            os.fsync(stream.fileno())
-        os.replace(temporary, path)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise
+    write_text_atomic(path, json.dumps(document, indent=2, default=str))
 
 
 def write_text_atomic(path: Path, text: str) -> None:
+    """Write to a temporary file in the same directory, synced to disk, then rename over the target."""
     path.parent.mkdir(parents=True, exist_ok=True)
     handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
         with os.fdopen(handle, "w", encoding="utf-8") as stream:
             stream.write(text)
+            stream.flush()
+            os.fsync(stream.fileno())
         os.replace(temporary, path)
     except BaseException:
         Path(temporary).unlink(missing_ok=True)

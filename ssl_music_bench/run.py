@@ -22,7 +22,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from ssl_music_bench.cache import embedding_key, load_embeddings, save_embeddings
 from ssl_music_bench.checkpoint import checkpoint_key, is_complete, load_checkpoint, resume_directory, save_checkpoint
 from ssl_music_bench.embed import embed_clips
-from ssl_music_bench.fractions import label_subset
+from ssl_music_bench.fractions import check_fraction, label_subset
 from ssl_music_bench.method import Method, check_compatible, config_from_overrides, method_label
 from ssl_music_bench.metrics import per_tag_average_precision, task_metrics
 from ssl_music_bench.pretrain import RESUME_FILE, pretrain
@@ -78,19 +78,23 @@ def checkpoint_for(
 def pretrained_method(
     method_name: str, encoder_name: str, protocol: Protocol, seed: int, home: Path, console: Console,
     progress: bool, overrides: dict[str, str] | None = None, task_name: str | None = None,
-    devices: int = 1, nodes: int = 1, compile: bool = False,
+    devices: int = 1, nodes: int = 1, compile: bool = False, task_data: TaskData | None = None,
 ) -> tuple[Method, dict[str, Any]]:
     """The method after the protocol's pretraining, from the checkpoint cache when it is there.
 
     Self-supervised methods pretrain on the protocol's data, so one checkpoint serves every task;
     a method that ``uses_task_labels`` (the supervised baseline) trains on ``task_name``'s
     train split instead, and its checkpoint belongs to that task.
+
+    ``task_data``: ``task_name``'s data when the caller has loaded it already; used instead of
+    loading it again when the method trains on that task.
     """
     method, spec, directory = checkpoint_for(method_name, encoder_name, protocol, seed, home, overrides, task_name)
     method_class = type(method)
     data_name = pretraining_data(method_class, protocol, task_name)
-    data = TASKS.get(data_name).obj().load(home, protocol) if method_class.uses_task_labels else None
-    if data is not None:
+    data = task_data if task_data is not None and data_name == task_name else None
+    if method_class.uses_task_labels:
+        data = data or TASKS.get(data_name).obj().load(home, protocol)
         method.attach_task(data)
     if is_complete(directory):
         stored = load_checkpoint(directory, method)
@@ -171,14 +175,16 @@ def run_benchmark(
     overrides = overrides or {}
     check_compatible(method_name, encoder_name)
     config_from_overrides(method_name, overrides)  # refuse bad settings before any work
-    label_subset(torch.zeros(1, dtype=torch.long), "multiclass", label_fraction, seed)  # refuse a bad fraction now
+    check_fraction(label_fraction)  # refuse a bad fraction before any work
     task = TASKS.get(task_name).obj()
     started = time.perf_counter()
+    # Loaded once, before pretraining: the supervised baseline trains on it, and a method that
+    # pretrains on the evaluated task (synth-tags under the cpu protocol) reuses it.
+    data = task.load(home, protocol)
     method, pretraining = pretrained_method(
         method_name, encoder_name, protocol, seed, home, console, progress, overrides, task_name, devices, nodes,
-        compile,
+        compile, task_data=data,
     )
-    data = task.load(home, protocol)
     embed_started = time.perf_counter()
     about = {"method": method_name, "encoder": encoder_name, "task": task_name}
     splits, reused_embeddings = embed_task(

@@ -54,6 +54,16 @@ class Draw(int):
         return Draw, (int(self), self.seed)
 
 
+def padded_read(store: ClipStore, index: int, start: int, samples: int, source: str = "mix") -> np.ndarray:
+    """Samples [start, start + samples) of a stored clip, zero-padded past the clip's end."""
+    available = min(samples, store.items[index].length - start)
+    if available == samples:  # the usual case: the read is already a fresh array, copy nothing
+        return store.read(index, start, samples, source=source)
+    excerpt = np.zeros(samples, dtype=np.float32)
+    excerpt[:available] = store.read(index, start, available, source=source)
+    return excerpt
+
+
 def random_excerpt(
     store: ClipStore, index: int, samples: int, source: str = "mix", rng: np.random.Generator | None = None
 ) -> np.ndarray:
@@ -64,9 +74,7 @@ def random_excerpt(
     """
     length = store.items[index].length
     if length <= samples:
-        excerpt = np.zeros(samples, dtype=np.float32)
-        excerpt[:length] = store.read(index, source=source)
-        return excerpt
+        return padded_read(store, index, 0, samples, source)
     if rng is not None:
         start = int(rng.integers(0, length - samples + 1))
     else:

@@ -47,9 +47,9 @@ from rich.progress import Progress
 
 from ssl_music_bench.errors import BenchError, did_you_mean
 from ssl_music_bench.silence import window_levels
-from ssl_music_bench.store import INT16_SCALE, ClipStore, ClipStoreWriter, to_int16
+from ssl_music_bench.store import ClipStore, ClipStoreWriter, from_int16, to_int16
+from ssl_music_bench.synth.styles import SOURCES  # stems stores keep the synthetic corpus's order
 
-SOURCES = ("drums", "bass", "vocals", "other")  # store order, as in the synthetic corpus
 SILENCE_WINDOW_SECONDS = 4.0  # MSA's excerpt: mean(|x|) over each 4 s window of the raw stem
 CROSSFADE_SECONDS = 1.0  # between the chunks of a clip longer than ``batch_seconds``
 WORK_FORMAT = 1
@@ -374,7 +374,7 @@ def _write(store: ClipStore, output: Path, work: _Work, separation: dict[str, An
             if info.status != "ok":
                 writer.skip(info.id, info.split, info.status.removeprefix("skipped: "), info.labels, **info.extra)
                 continue
-            stems = {s: work.stems(index)[k].astype(np.float32) / INT16_SCALE for k, s in enumerate(SOURCES)}
+            stems = dict(zip(SOURCES, from_int16(work.stems(index))))
             silence = {s: window_levels(stems[s], window) for s in SOURCES}
             writer.add(info.id, info.split, info.labels, store.read(index), stems=stems,
                        **{**info.extra, "silence": silence})

@@ -15,15 +15,20 @@ import numpy as np
 from ssl_music_bench.store import ClipStore
 
 
-def window_levels(audio: np.ndarray, window: int) -> list[float]:
-    """mean(|x|) over consecutive windows of ``window`` samples from 0; a partial last window is
-    dropped; a clip shorter than a window gives one level over the whole clip."""
+def window_means(audio: np.ndarray, window: int) -> np.ndarray:
+    """mean(|x|) over consecutive windows of ``window`` samples from 0, in ``audio``'s dtype; a
+    partial last window is dropped; a clip shorter than a window gives one level over the whole
+    clip. The one definition of the grid, shared by what is stored and what MSA measures."""
     count = max(1, len(audio) // window)
     used = min(len(audio), count * window)
-    if used == 0:
+    return np.abs(audio[:used]).reshape(count, -1).mean(1)
+
+
+def window_levels(audio: np.ndarray, window: int) -> list[float]:
+    """:func:`window_means` in float64, rounded for the manifest; [0.0] for an empty clip."""
+    if len(audio) == 0:
         return [0.0]
-    levels = np.abs(np.asarray(audio[:used], dtype=np.float64)).reshape(count, -1).mean(1)
-    return [round(float(level), 7) for level in levels]
+    return [round(float(level), 7) for level in window_means(np.asarray(audio, dtype=np.float64), window)]
 
 
 def stored_levels(store: ClipStore, index: int, samples: int, sources: Sequence[str]) -> np.ndarray | None:

@@ -47,7 +47,7 @@ from ssl_music_bench.augment import CLMRAugment, augment_one_at_a_time
 from ssl_music_bench.embed import embed_clips
 from ssl_music_bench.errors import BenchError
 from ssl_music_bench.method import Method, compatible_encoders
-from ssl_music_bench.pretrain import quiet_lightning
+from ssl_music_bench.pretrain import quiet_lightning, to_encoder_rate
 from ssl_music_bench.protocol import Protocol, load_protocol
 from ssl_music_bench.records import hardware, write_json_atomic
 from ssl_music_bench.registry import ENCODERS, METHODS, TASKS
@@ -188,12 +188,8 @@ class _Stepper:
         self.method, self.store_rate, self.optimiser, self.device = method, store_rate, optimiser, device
 
     def __call__(self, batch: Example) -> Tensor:
-        batch = dict(batch)  # resampling replaces entries; a cached batch must stay as it was
-        with _autocast(self.device):
-            rate = self.method.encoder.sample_rate
-            for key in self.method.audio_keys:
-                batch[key] = resample(batch[key], self.store_rate, rate)
-            loss = self.method.training_loss(batch)
+        with _autocast(self.device):  # to_encoder_rate leaves ``batch`` (maybe the cached one) as it was
+            loss = self.method.training_loss(to_encoder_rate(self.method, batch, self.store_rate))
         self.optimiser.zero_grad()
         loss.backward()
         self.optimiser.step()

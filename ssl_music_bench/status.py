@@ -8,6 +8,7 @@ fill the holes are printed, ready to paste.
 
 from __future__ import annotations
 
+import itertools
 import json
 from dataclasses import dataclass
 from pathlib import Path
@@ -37,9 +38,12 @@ def _identity(method: str, encoder: str, task: str, seed: int, protocol: str) ->
     return {"method": method, "encoder": encoder, "task": task, "seed": seed, "protocol": {"name": protocol}}
 
 
+def _failure_beside(record: Path) -> Path:
+    return record.parent / "failed" / record.name
+
+
 def failure_path(home: Path, method: str, encoder: str, task: str, seed: int, protocol: str) -> Path:
-    path = record_path(home, _identity(method, encoder, task, seed, protocol))
-    return path.parent / "failed" / path.name
+    return _failure_beside(record_path(home, _identity(method, encoder, task, seed, protocol)))
 
 
 def note_failure(home: Path, method: str, encoder: str, task: str, seed: int, protocol: str, error: BaseException) -> None:
@@ -53,19 +57,17 @@ def clear_failure(home: Path, method: str, encoder: str, task: str, seed: int, p
 
 def grid(home: Path, protocol: Protocol, tasks: list[str], seeds: list[int]) -> list[CellState]:
     cells = []
-    for method in METHODS.names():
-        for encoder in compatible_encoders(method):
-            for task in tasks:
-                for seed in seeds:
-                    identity = _identity(method, encoder, task, seed, protocol.name)
-                    failure = failure_path(home, method, encoder, task, seed, protocol.name)
-                    if record_path(home, identity).is_file():
-                        cells.append(CellState(method, encoder, task, seed, "done"))
-                    elif failure.is_file():
-                        detail = json.loads(failure.read_text()).get("error", "")
-                        cells.append(CellState(method, encoder, task, seed, "failed", detail))
-                    else:
-                        cells.append(CellState(method, encoder, task, seed, "missing"))
+    pairs = [(method, encoder) for method in METHODS.names() for encoder in compatible_encoders(method)]
+    for (method, encoder), task, seed in itertools.product(pairs, tasks, seeds):
+        record = record_path(home, _identity(method, encoder, task, seed, protocol.name))
+        failure = _failure_beside(record)
+        if record.is_file():
+            cells.append(CellState(method, encoder, task, seed, "done"))
+        elif failure.is_file():
+            detail = json.loads(failure.read_text()).get("error", "")
+            cells.append(CellState(method, encoder, task, seed, "failed", detail))
+        else:
+            cells.append(CellState(method, encoder, task, seed, "missing"))
     return cells
 
 

@@ -18,6 +18,7 @@ half-written store behind.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import shutil
 from collections.abc import Iterator, Mapping, Sequence
@@ -80,6 +81,36 @@ def to_int16(audio: np.ndarray) -> np.ndarray:
     return np.round(np.clip(audio, -1.0, 1.0) * INT16_SCALE).astype(np.int16)
 
 
+def from_int16(samples: np.ndarray) -> np.ndarray:
+    """Stored int16 samples as float32 in [-1, 1]: the one inverse of :func:`to_int16`."""
+    # one float32 array on the loaders' hot path (astype then divide made two), and a plain
+    # ndarray even when ``samples`` is a slice of a memory map
+    return np.divide(samples, INT16_SCALE, dtype=np.float32)
+
+
+def partial_path(final: Path) -> Path:
+    """The temporary name a directory is written under before :func:`publish` renames it."""
+    return final.with_name(final.name + ".partial")
+
+
+def publish(partial: Path, final: Path) -> None:
+    """Rename the complete ``partial`` into place over any older ``final``, so that ``final``
+    is either absent, the old version or the new one, never half-written."""
+    shutil.rmtree(final, ignore_errors=True)
+    partial.rename(final)
+
+
+@contextlib.contextmanager
+def published_directory(final: Path) -> Iterator[Path]:
+    """Write a directory atomically: yields an empty ``<final>.partial`` and publishes it when
+    the block ends normally (after an error it is left there, and cleared by the next try)."""
+    partial = partial_path(final)
+    shutil.rmtree(partial, ignore_errors=True)
+    partial.mkdir(parents=True)
+    yield partial
+    publish(partial, final)
+
+
 def _plain(value: Any) -> Any:
     """numpy scalars and arrays in task-specific fields -> plain JSON values."""
     if isinstance(value, np.generic | np.ndarray):
@@ -100,7 +131,7 @@ class ClipStoreWriter:
         resume: bool = False,
     ) -> None:
         self.root = Path(root)
-        self.partial = self.root.with_name(self.root.name + ".partial")
+        self.partial = partial_path(self.root)
         self.sample_rate = sample_rate
         self.sources = tuple(sources)
         self.shard_samples = shard_samples
@@ -108,7 +139,6 @@ class ClipStoreWriter:
         self._buffers: dict[str, list[np.ndarray]] = {name: [] for name in ("mix", *self.sources)}
         self._shard = 0
         self._offset = 0
-        self._count = 0
         kept: list[str] = []
         if resume and self.partial.is_dir():
             kept = self._recover()
@@ -216,9 +246,7 @@ class ClipStoreWriter:
             **self.metadata,
         }
         (self.partial / "store.json").write_text(json.dumps(header, indent=2))
-        if self.root.exists():
-            shutil.rmtree(self.root)
-        self.partial.rename(self.root)
+        publish(self.partial, self.root)
         return ClipStore(self.root)
 
     def abort(self) -> None:
@@ -277,8 +305,7 @@ class ClipStore:
         if start < 0 or start + length > info.length:
             raise IndexError(f"samples [{start}, {start + length}) outside clip {info.id} of {info.length}")
         begin = info.offset + start
-        raw = self._array(source, info.shard)[begin : begin + length]
-        return raw.astype(np.float32) / INT16_SCALE
+        return from_int16(self._array(source, info.shard)[begin : begin + length])
 
     def __getstate__(self) -> dict[str, Any]:
         # memory maps are reopened in each DataLoader worker rather than pickled

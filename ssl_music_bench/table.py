@@ -21,6 +21,8 @@ from collections import defaultdict
 from dataclasses import dataclass
 from typing import Any
 
+from ssl_music_bench.records import task_label
+
 Row = tuple[str, str]  # (method, encoder)
 Column = tuple[str, str]  # (task, metric)
 REPORTED_METRICS = ("roc_auc", "pr_auc", "accuracy")
@@ -66,6 +68,11 @@ def is_reported(method: str) -> bool:
     return "(reported:" in method
 
 
+def competes(method: str) -> bool:
+    """Whether a row can be best or be compared with random-init: self-supervised runs only."""
+    return not is_baseline(method) and not is_reported(method)
+
+
 def _row_order(row: Row) -> tuple[bool, bool, str, str]:
     method, encoder = row
     return (is_reported(method), is_baseline(method), method, encoder)
@@ -76,8 +83,7 @@ def collect(records: list[dict[str, Any]]) -> dict[str, dict[Row, dict[Column, C
     values: dict[str, dict[Row, dict[Column, list[float]]]] = defaultdict(lambda: defaultdict(lambda: defaultdict(list)))
     for record in records:
         row = (record["method"], record["encoder"])
-        fraction = record.get("label_fraction", 1.0)
-        task = record["task"] if fraction == 1.0 else f"{record['task']}@{fraction:g}"  # e.g. mtat@0.01
+        task = task_label(record)  # e.g. mtat@0.01
         for metric in REPORTED_METRICS:
             if metric in record["metrics"]:
                 values[record["protocol"]["name"]][row][(task, metric)].append(100.0 * record["metrics"][metric])
@@ -87,7 +93,7 @@ def collect(records: list[dict[str, Any]]) -> dict[str, dict[Row, dict[Column, C
 
 def _marks(rows: dict[Row, dict[Column, Cell]], column: Column) -> dict[Row, str]:
     """"best" / "tied" / "" for every row in one column."""
-    contenders = {row: cells[column] for row, cells in rows.items() if column in cells and not is_baseline(row[0]) and not is_reported(row[0])}
+    contenders = {row: cells[column] for row, cells in rows.items() if column in cells and competes(row[0])}
     if not contenders:
         return {}
     best_row = max(contenders, key=lambda row: contenders[row].mean)
@@ -107,7 +113,7 @@ def _floor_marks(rows: dict[Row, dict[Column, Cell]], column: Column) -> dict[Ro
     for (method, encoder), cells in rows.items():
         floor = rows.get((FLOOR, encoder), {}).get(column)
         cell = cells.get(column)
-        if floor is None or cell is None or is_baseline(method) or is_reported(method) or cell.overlaps(floor):
+        if floor is None or cell is None or not competes(method) or cell.overlaps(floor):
             continue
         marks[(method, encoder)] = "above" if cell.mean > floor.mean else "below"
     return marks

@@ -84,8 +84,10 @@ def build_task_data(
         item_labels = [labels_of(store.items[i]) for i in split_indices]
         if kind == "multilabel":
             target = torch.zeros(len(split_indices), len(label_names))
-            for row, labels in enumerate(item_labels):
-                target[row, [position[label] for label in labels]] = 1.0
+            # one indexed assignment for the whole split, not one per item (MSD has ~200k items)
+            rows = [row for row, labels in enumerate(item_labels) for _ in labels]
+            columns = [position[label] for labels in item_labels for label in labels]
+            target[rows, columns] = 1.0
         else:
             target = torch.tensor([position[labels[0]] for labels in item_labels], dtype=torch.long)
         indices[split] = split_indices

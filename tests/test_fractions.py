@@ -156,7 +156,7 @@ def test_wrong_targets_or_kind_raise_a_bench_error(targets: torch.Tensor, kind: 
 )
 def test_multiclass_counts_within_one_item_of_their_share(sizes: list[int], seed: int) -> None:
     targets = multiclass(sizes, seed)
-    n, shares = sum(sizes), np.asarray(sizes) / sum(sizes)
+    shares = np.asarray(sizes) / sum(sizes)
     for fraction in (0.05, 0.1, 0.25, 0.5, 0.75):
         subset = label_subset(targets, "multiclass", fraction, seed)
         counts = np.bincount(targets[subset].numpy(), minlength=len(sizes))

@@ -46,10 +46,11 @@ def uniform(
 
 
 def randint(
-    batch: int, low: int, high: int, device: torch.device, generator: Generator = None
+    batch: int, low: int, high: int, device: torch.device, generator: Generator = None, each: tuple[int, ...] = ()
 ) -> Tensor:
-    """(B,) int64 drawn uniformly from {low, ..., high} (both ends included, like random.randint)."""
-    return draw(batch, lambda n: torch.randint(low, high + 1, (n,), device=device, generator=generator))
+    """(B, *each) int64 drawn uniformly from {low, ..., high} (both ends included, like
+    random.randint): one value per example, or ``each``-shaped values per example."""
+    return draw(batch, lambda n: torch.randint(low, high + 1, (n, *each), device=device, generator=generator))
 
 
 CPU_CHUNK_SAMPLES = 1 << 19

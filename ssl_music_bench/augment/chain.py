@@ -11,6 +11,7 @@ views of a clip are cut.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import torch
@@ -21,6 +22,9 @@ from ssl_music_bench.augment.batching import Generator, check_batch
 from ssl_music_bench.augment.filters import high_low_pass
 from ssl_music_bench.augment.pitch import pitch_shift
 from ssl_music_bench.augment.reverb import reverb
+
+Transform = Callable[[Tensor, int], Tensor]
+"""(B, N) wave, sample rate -> (B, N): one step of the chain, or the whole chain."""
 
 
 @dataclass
@@ -88,27 +92,38 @@ class CLMRAugment(torch.nn.Module):
         self.config = config or CLMRAugmentConfig()
         self.generator = generator
 
+    def transforms(self) -> dict[str, Transform]:
+        """The chain's steps by name, in CLMR's order, each with this config's p and ranges.
+
+        The one place where the config's fields meet the transforms' arguments: ``forward``
+        runs them in turn, benchmarks/augment_speed.py times them one by one.
+        """
+        c, g = self.config, self.generator
+        return {
+            "polarity": lambda w, sr: polarity_inversion(w, sr, c.polarity_p, generator=g),
+            "noise": lambda w, sr: white_noise(w, sr, c.noise_p, c.noise_min_snr, c.noise_max_snr, generator=g),
+            "gain": lambda w, sr: gain(w, sr, c.gain_p, c.gain_min_db, c.gain_max_db, generator=g),
+            "filter": lambda w, sr: high_low_pass(w, sr, c.filter_p, c.highpass_hz, c.lowpass_hz, generator=g),
+            "delay": lambda w, sr: delay(
+                w, sr, c.delay_p, c.delay_min_ms, c.delay_max_ms, c.delay_step_ms, c.delay_volume, generator=g
+            ),
+            "pitch": lambda w, sr: pitch_shift(w, sr, c.pitch_p, c.pitch_min_cents, c.pitch_max_cents, generator=g),
+            "reverb": lambda w, sr: reverb(w, sr, c.reverb_p, c.reverberance, c.damping, c.room_size, generator=g),
+        }
+
     def forward(self, wave: Tensor, sample_rate: int) -> Tensor:
         """(B, N) -> (B, N) float32 on wave's device: polarity, noise, gain, filter, delay,
         pitch, reverb, in CLMR's order, each with its own coin per clip."""
         check_batch(wave)
-        c, g = self.config, self.generator
         wave = wave.float()
-        wave = polarity_inversion(wave, sample_rate, c.polarity_p, generator=g)
-        wave = white_noise(wave, sample_rate, c.noise_p, c.noise_min_snr, c.noise_max_snr, generator=g)
-        wave = gain(wave, sample_rate, c.gain_p, c.gain_min_db, c.gain_max_db, generator=g)
-        wave = high_low_pass(wave, sample_rate, c.filter_p, c.highpass_hz, c.lowpass_hz, generator=g)
-        wave = delay(
-            wave, sample_rate, c.delay_p, c.delay_min_ms, c.delay_max_ms, c.delay_step_ms, c.delay_volume,
-            generator=g,
-        )
-        wave = pitch_shift(wave, sample_rate, c.pitch_p, c.pitch_min_cents, c.pitch_max_cents, generator=g)
-        wave = reverb(wave, sample_rate, c.reverb_p, c.reverberance, c.damping, c.room_size, generator=g)
+        for transform in self.transforms().values():
+            wave = transform(wave, sample_rate)
         return wave
 
 
-def augment_one_at_a_time(chain: CLMRAugment, wave: Tensor, sample_rate: int) -> Tensor:
-    """The same chain called once per clip in a Python loop, as CLMR's data loader does.
+def augment_one_at_a_time(chain: Transform, wave: Tensor, sample_rate: int) -> Tensor:
+    """The same chain (or any one transform) called once per clip in a Python loop, as CLMR's
+    data loader does.
 
     This is the reference the speed benchmark compares the batched call against: identical
     transforms and distributions, but B small calls instead of one large one.

@@ -31,8 +31,7 @@ from dataclasses import dataclass, replace
 import torch
 from torch import Tensor
 
-from ssl_music_bench.augment.batching import Generator, coin
-from ssl_music_bench.draws import draw
+from ssl_music_bench.augment.batching import Generator, coin, randint
 
 REFERENCE_FRAMES = 98
 REFERENCE_BINS = 64
@@ -78,11 +77,6 @@ def scaled_to(config: MWSConfig, bins: int, frames: int) -> MWSConfig:
     )
 
 
-def _draw(shape: tuple[int, ...], limits: tuple[int, int], device: torch.device, generator: Generator) -> Tensor:
-    return draw(shape[0], lambda n: torch.randint(limits[0], limits[1] + 1, (n, *shape[1:]), device=device,
-                                                  generator=generator))
-
-
 def band_mask(size: int, start: Tensor, width: Tensor, active: Tensor) -> Tensor:
     """(B, size) bool: index i is inside some active band [start, start + width) of its row.
 
@@ -106,9 +100,9 @@ def random_bands(
 ) -> Tensor:
     """(B, size) bool mask: with probability p, ``count`` bands of ``width`` at ``start`` each."""
     chosen = coin(batch, p, device, generator)
-    n = _draw((batch,), count, device, generator)
-    starts = _draw((batch, count[1]), start, device, generator)
-    widths = _draw((batch, count[1]), width, device, generator)
+    n = randint(batch, *count, device, generator)
+    starts = randint(batch, *start, device, generator, each=(count[1],))
+    widths = randint(batch, *width, device, generator, each=(count[1],))
     active = (torch.arange(count[1], device=device) < n[:, None]) & chosen[:, None]
     return band_mask(size, starts, widths, active)
 
@@ -159,8 +153,8 @@ def mask_warp_shift(spec: Tensor, config: MWSConfig | None = None, generator: Ge
     freq = random_bands(batch, bins, c.freq_mask_p, c.freq_mask_count, c.freq_mask_start,
                         c.freq_mask_width, device, generator)
     spec = spec.masked_fill(_along(freq, spec, -2), c.fill_value)
-    shift = _draw((batch,), c.freq_shift_bins, device, generator)
+    shift = randint(batch, *c.freq_shift_bins, device, generator)
     spec = shift_down(spec, shift * coin(batch, c.freq_shift_p, device, generator), c.fill_value)
-    pivot = _draw((batch,), c.time_warp_pivot, device, generator)
+    pivot = randint(batch, *c.time_warp_pivot, device, generator)
     warp = coin(batch, c.time_warp_p, device, generator).view(-1, *[1] * (spec.dim() - 1))
     return torch.where(warp, warp_time(spec, pivot), spec)

@@ -14,7 +14,9 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-SOURCES = ("drums", "bass", "vocals", "other")  # the open-unmix stem names, in their order
+# the open-unmix stem names (not in open-unmix's own order); every stems store, synthetic or
+# written by `bench separate`, keeps them in this order
+SOURCES = ("drums", "bass", "vocals", "other")
 TIMBRES = ("piano", "organ", "strings", "guitar", "synth")  # what "other" can be played on
 
 # Tempo and loudness tags are thresholds with a neutral zone in between (a 100 BPM song is
