@@ -90,20 +90,32 @@ def package_versions() -> dict[str, str | None]:
     return versions
 
 
-def git_state() -> dict[str, Any]:
-    """SHA and dirty flag of the source tree this package runs from, when it is a git checkout."""
-    source = Path(__file__).resolve().parent.parent
+def git_state(package: Path = Path(__file__).resolve().parent) -> dict[str, Any]:
+    """SHA and dirty flag of the source tree this package runs from.
+
+    From git when ``package`` sits in a git checkout (an editable install, as the README
+    installs). Otherwise from ``SOURCE_SHA``, into which ``git archive`` writes the commit
+    (.gitattributes ``export-subst``): copies shipped as archives, e.g. to a borrowed GPU
+    machine, still name their code; whether they were edited since is then unknown (None).
+    """
     try:
         sha = subprocess.run(
-            ["git", "-C", str(source), "rev-parse", "HEAD"], capture_output=True, text=True, timeout=10, check=True
+            ["git", "-C", str(package.parent), "rev-parse", "HEAD"], capture_output=True, text=True, timeout=10, check=True
         ).stdout.strip()
         status = subprocess.run(
-            ["git", "-C", str(source), "status", "--porcelain", "--untracked-files=no"],
+            ["git", "-C", str(package.parent), "status", "--porcelain", "--untracked-files=no"],
             capture_output=True, text=True, timeout=10, check=True,
         ).stdout
         return {"sha": sha, "dirty": bool(status.strip())}
     except (OSError, subprocess.SubprocessError):
-        return {"sha": None, "dirty": None}
+        pass
+    try:
+        archived = (package / "SOURCE_SHA").read_text().strip()
+    except OSError:
+        archived = ""
+    # In a checkout the file holds the unexpanded placeholder, which is no SHA.
+    sha = archived if re.fullmatch(r"[0-9a-f]{40}", archived) else None
+    return {"sha": sha, "dirty": None}
 
 
 def peak_memory() -> dict[str, float | None]:
