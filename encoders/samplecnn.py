@@ -61,9 +61,16 @@ class SampleCNN(Encoder):
         # one frame per 3^10 samples: a crop of 59,049 samples gives T = 1
         return self.layers(features).transpose(1, 2)
 
+    @property
+    def sequence_layers(self) -> nn.Sequential:
+        """The stem (conv, BN, ReLU), then 4 modules per pooled block, up to ``sequence_blocks``."""
+        return self.layers[: 3 + 4 * self.sequence_blocks]
+
     def sequence(self, features: Tensor) -> Tensor:
-        # stem (conv, BN, ReLU) then 4 modules per pooled block
-        return self.layers[: 3 + 4 * self.sequence_blocks](features).transpose(1, 2)
+        return self.sequence_layers(features).transpose(1, 2)
+
+    def sequence_parameter_count(self) -> int:
+        return sum(p.numel() for p in self.sequence_layers.parameters() if p.requires_grad)
 
     def pool(self, frames: Tensor) -> Tensor:
         # CLMR flattens the single remaining frame; for longer input, average the frames

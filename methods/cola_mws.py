@@ -28,7 +28,6 @@ import torch
 from torch import Tensor
 
 from ssl_music_bench.augment.mws import MWSConfig, mask_warp_shift
-from ssl_music_bench.encoder import Encoder
 from ssl_music_bench.methods.cola import COLA, COLAConfig
 from ssl_music_bench.registry import register_method
 
@@ -45,14 +44,6 @@ class COLAMWS(COLA):
     accepts = frozenset({"mel"})  # MWS acts on the spectrogram the encoder's frontend makes
     config_class = COLAMWSConfig
     paper = "Garoufis, Zlatintsi & Maragos, SMC 2023; Zhao et al., ICASSP 2022"
-
-    def __init__(self, encoder: Encoder, config: COLAMWSConfig | None = None) -> None:
-        if encoder.input_kind not in self.accepts:
-            raise ValueError(
-                f"cola-mws augments log-mel spectrograms; {type(encoder).__name__} takes "
-                f"{encoder.input_kind} input. Use an encoder with a mel frontend (e.g. effnet)."
-            )
-        super().__init__(encoder, config)
 
     def embed(self, waves: Tensor) -> Tensor:
         # Per view (COLA stacks anchors over positives): each view's draws are then per global

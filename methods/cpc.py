@@ -145,3 +145,8 @@ class CPC(Method):
         """The context vector averaged over time, as CPC's evaluation (not the encoder's embedding)."""
         return self.sequence_and_context(wave)[1].mean(dim=1)
 
+    def encoder_parameters_used(self) -> int:
+        # With SampleCNN the sequence is the 5th block's output: blocks 6-9 and the last conv
+        # are neither trained nor read (the probe reads the context, as CPC's evaluation does).
+        return self.encoder.sequence_parameter_count()
+

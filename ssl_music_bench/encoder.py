@@ -76,6 +76,10 @@ class Encoder(nn.Module):
     def parameter_count(self) -> int:
         return sum(p.numel() for p in self.parameters() if p.requires_grad)
 
+    def sequence_parameter_count(self) -> int:
+        """Parameters that ``sequence`` runs through: all of them, unless it stops early."""
+        return self.parameter_count()
+
     @torch.no_grad()
     def check_input(self, wave: Tensor) -> None:
         if wave.dim() != 2:

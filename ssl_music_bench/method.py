@@ -37,6 +37,14 @@ class Method(nn.Module):
     uses_task_labels: ClassVar[bool] = False
 
     def __init__(self, encoder: Encoder, config: Any = None) -> None:
+        # check_compatible refuses a pairing by name before any work; this guards direct
+        # construction (tests, notebooks) against a pairing the method cannot train.
+        if encoder.input_kind not in self.accepts:
+            raise ValueError(
+                f"{type(self).__name__} works on {' or '.join(sorted(self.accepts))} input, but "
+                f"{type(encoder).__name__} takes {encoder.input_kind} input. Pair it with an encoder "
+                f"that takes {' or '.join(sorted(self.accepts))} input (`bench list` shows the pairs)."
+            )
         super().__init__()
         self.encoder = encoder
         self.config = config if config is not None else self.config_class()
@@ -83,6 +91,11 @@ class Method(nn.Module):
     def features(self, wave: Tensor) -> Tensor:
         """Frozen features for the probe; the encoder's embedding unless the paper says otherwise."""
         return self.encoder(wave)
+
+    def encoder_parameters_used(self) -> int:
+        """Encoder parameters that pretraining trains and ``features`` reads: all of them,
+        unless the method reads only part of the encoder (CPC reads ``Encoder.sequence``)."""
+        return self.encoder.parameter_count()
 
 
 def config_from_overrides(method_name: str, overrides: dict[str, str]) -> Any:

@@ -208,6 +208,7 @@ def run_benchmark(
         "method_config": dataclasses.asdict(method.config),
         "encoder": encoder_name,
         "encoder_parameters": method.encoder.parameter_count(),
+        "encoder_parameters_used": method.encoder_parameters_used(),
         "task": task_name,
         "task_kind": task.kind,
         "label_fraction": label_fraction,

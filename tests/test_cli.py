@@ -44,7 +44,7 @@ def test_run_both_encoders_then_table(shared_home: Path, tiny_protocol_file: Pat
     record = json.loads(records[1].read_text())
     assert record["protocol"]["name"] == "test-tiny" and record["seed"] == 0
     assert 0.0 <= record["metrics"]["roc_auc"] <= 1.0 and 0.0 <= record["metrics"]["pr_auc"] <= 1.0
-    assert record["encoder_parameters"] == 2_368_512
+    assert record["encoder_parameters"] == record["encoder_parameters_used"] == 2_368_512
     assert record["pretraining"]["steps"] == 2 and not record["pretraining"]["reused"]
     assert set(record["versions"]) >= {"python", "torch", "lightly", "timm"}
     assert "sha" in record["git"] and record["timings"]["total_s"] > 0

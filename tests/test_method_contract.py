@@ -36,6 +36,8 @@ def test_one_training_step_or_a_clear_refusal(method_name: str, encoder_name: st
         with pytest.raises(BenchError, match=f"Compatible encoders for {method_name}"):
             check_compatible(method_name, encoder_name)
         assert encoder_name not in compatible_encoders(method_name)
+        with pytest.raises(ValueError, match="Pair it with an encoder"):  # constructed directly, too
+            method_class(encoder_class())
         return
     torch.manual_seed(0)
     method = build_method(method_name, encoder_name)
@@ -55,6 +57,10 @@ def test_one_training_step_or_a_clear_refusal(method_name: str, encoder_name: st
     loss.backward()
     grads = [p.grad for p in method.encoder.parameters() if p.requires_grad]
     assert any(g is not None and torch.any(g != 0) for g in grads), "the encoder received no gradient"
+    # The count a record states as used is the count the loss actually reaches (CPC + SampleCNN:
+    # the first five blocks only).
+    reached = sum(p.numel() for p in method.encoder.parameters() if p.grad is not None)
+    assert method.encoder_parameters_used() == reached
 
 
 @pytest.mark.parametrize("method_name", METHODS.names())
