@@ -15,7 +15,12 @@ depending on which clips share a call (1e-7 to 1e-4), and EfficientNet's log-mel
 differences in near-silent, low-passed bands into differences of whole units (its log(1e-5)
 floor), so a comparison of weights after training would measure that rounding, not the draws
 (with random crops CLMR's run measured 1e-2 instead of below 1e-3: the same amplification of
-the STFT's batch-dependent rounding on quiet crops; COLA's and MSA's runs stay below 1e-3). They step with SGD instead of their Adam: some gradients are
+the STFT's batch-dependent rounding on quiet crops; COLA's and MSA's runs stay below 1e-3).
+CLMR on SampleCNN, its own encoder, was measured too (2026-11-22) and is not a usable check: one
+SGD step of a global batch of 4 or 16 lands 1e-2 apart without the chain although the loss agrees
+to 1e-7 (its last blocks batch-normalise a handful of values per channel, which magnifies the
+order of summation), and 1e-1 apart with it (the pitch shift's peak picking turns the filter's
+1e-7 differences into 1e-3), against 5 for per-process batch norm. They step with SGD instead of their Adam: some gradients are
 analytically zero (the shift of a batch norm whose output feeds another batch norm through a
 convolution) and numerically float noise, which Adam's first step turns into a full +-lr update
 of either sign; SGD keeps the comparison of weights a comparison of gradients.
