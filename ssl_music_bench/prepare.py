@@ -13,7 +13,6 @@ complete shard ended; a finished store is never rebuilt.
 
 from __future__ import annotations
 
-import multiprocessing
 from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -28,6 +27,7 @@ from ssl_music_bench.errors import BenchError
 from ssl_music_bench.protocol import Protocol
 from ssl_music_bench.store import SPLITS, ClipInfo, ClipStore, ClipStoreWriter
 from ssl_music_bench.task import Task, TaskData, build_task_data
+from ssl_music_bench.worker_pool import worker_pool
 
 
 JOBS_PER_BLOCK = 32
@@ -145,14 +145,13 @@ def prepare(task: PreparedTask, root: Path, home: Path, workers: int = 2, consol
         console.print(f"resuming: {len(writer.done_ids)} items were prepared by an interrupted run")
     pending = [item for item in items if item.id not in writer.done_ids]
     columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
-    context = multiprocessing.get_context("fork")
-    with Progress(*columns, console=console, disable=not progress) as bar, context.Pool(max(1, workers)) as pool:
+    with worker_pool(workers) as pool, Progress(*columns, console=console, disable=not progress) as bar:
         job = bar.add_task(f"preparing {task.store_name}", total=len(pending))
-        # jobs go to the pool in small blocks: with the whole list queued at once, the pool's
-        # feeder thread can block on a full pipe, and an interruption then hangs in terminate()
+        # Jobs go to the pool a block at a time, so that an interruption has at most one block
+        # in flight to wait for (ssl_music_bench/worker_pool.py).
         for start in range(0, len(pending), JOBS_PER_BLOCK):
             block = [(item, task.store_rate, task.min_seconds) for item in pending[start : start + JOBS_PER_BLOCK]]
-            for item, audio, reason in pool.imap(decode, block, chunksize=4):
+            for item, audio, reason in pool.map(decode, block, chunksize=4):
                 if audio is None:
                     writer.skip(item.id, item.split, reason, item.labels, **item.extra)
                 else:

@@ -4,7 +4,9 @@ prepared, each in its split; .au and .wav, genres/ and genres_original/; skips w
 from __future__ import annotations
 
 import os
+import signal
 import subprocess
+import time
 from pathlib import Path
 
 import numpy as np
@@ -91,3 +93,59 @@ def test_bench_prepare_command_reads_the_kaggle_layout(tmp_path: Path) -> None:
     assert "prepared: train 2, valid 1, test 2" in result.stderr
     assert "jazz.00054 (train): corrupt audio" in result.stderr
     assert (tmp_path / "home" / "data" / "prepared" / "gtzan" / "store.json").is_file()
+
+
+SLOW_DECODE_PLUGIN = '''
+"""Test plugin: every decode takes 0.5 s and marks that decoding has begun, so that the test
+can press Ctrl-C while `bench prepare` is at work."""
+import time
+from pathlib import Path
+
+import ssl_music_bench.prepare as prepare
+
+_decode = prepare.decode
+
+
+def slow_decode(job):
+    Path({mark!r}).touch()
+    time.sleep(0.5)
+    return _decode(job)
+
+
+prepare.decode = slow_decode
+'''
+
+
+def test_ctrl_c_stops_prepare_cleanly_and_the_next_run_resumes(tmp_path: Path) -> None:
+    """Ctrl-C goes to the whole foreground process group, workers included. The command must
+    stop promptly (it hung before: workers interrupted mid-message), publish nothing, leave no
+    process behind, and the next run must finish the store."""
+    root, home, mark = tmp_path / "genres-root", tmp_path / "home", tmp_path / "decoding"
+    write_gtzan(root)
+    plugin = tmp_path / "slow_decode.py"
+    plugin.write_text(SLOW_DECODE_PLUGIN.format(mark=str(mark)))
+    env = {**os.environ, "BENCH_HOME": str(home), "COLUMNS": "200"}
+    command = ["bench", "prepare", "--task", "gtzan", "--root", str(root), "--no-progress", "--workers", "2"]
+    # A session of its own, so that the signal reaches exactly this command's processes.
+    run = subprocess.Popen([*command, "--plugin", str(plugin)], env=env, start_new_session=True,
+                           stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 120
+    while not mark.exists() and run.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert mark.exists(), "decoding never started"
+    os.killpg(run.pid, signal.SIGINT)  # what the terminal does on Ctrl-C
+    try:
+        _, stderr = run.communicate(timeout=60)
+    except subprocess.TimeoutExpired:
+        os.killpg(run.pid, signal.SIGKILL)
+        raise AssertionError("bench prepare hung after Ctrl-C")
+    assert run.returncode == 130, stderr
+    assert "interrupted" in stderr
+    with pytest.raises(ProcessLookupError):  # no worker outlived the command
+        os.killpg(run.pid, 0)
+    prepared = home / "data" / "prepared"
+    assert not (prepared / "gtzan" / "store.json").exists()
+
+    result = subprocess.run(command, capture_output=True, text=True, env=env, timeout=120)
+    assert result.returncode == 0, result.stderr
+    assert "prepared: train 2, valid 1, test 2" in result.stderr

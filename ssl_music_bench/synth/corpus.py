@@ -10,14 +10,12 @@ and the same seed gives the same int16 bytes on the same platform and library ve
 from __future__ import annotations
 
 import contextlib
-import multiprocessing
 import os
-import sys
 import time
 from collections.abc import Callable, Iterator
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import asdict, dataclass
 from functools import partial
-from multiprocessing.pool import Pool
 from pathlib import Path
 from typing import Any, Literal
 
@@ -30,6 +28,7 @@ from ssl_music_bench.synth.dsp import SAMPLE_RATE
 from ssl_music_bench.synth.notes import NOTE_FAMILIES, generate_note
 from ssl_music_bench.synth.songs import generate_song
 from ssl_music_bench.synth.styles import SONG_TAGS, SOURCES
+from ssl_music_bench.worker_pool import worker_pool
 
 # Bump when a change to the generators changes the audio: stores made by another version are
 # regenerated instead of silently mixing two corpora under one name.
@@ -87,22 +86,17 @@ def _note_item(task: tuple[int, int], seed: int) -> Item:
 
 
 @contextlib.contextmanager
-def _workers(jobs: int) -> Iterator[Pool | None]:
+def _workers(jobs: int) -> Iterator[ProcessPoolExecutor | None]:
     """Two worker processes when the work is worth starting them, else None (render inline).
 
-    Callers create the pool before any progress display: forking while the display's refresh
-    thread holds the terminal's lock would leave that lock held in the workers.
+    Workers only run numpy/scipy, never torch or OpenMP, so forking a process that has loaded
+    torch is safe here (torch's own DataLoader forks the same way).
     """
     processes = min(2, os.cpu_count() or 1)
     if processes < 2 or jobs < 32:  # starting workers costs more than small jobs take
         yield None
         return
-    # fork on Linux: the workers share the imported modules, and unlike spawn/forkserver it never
-    # re-runs the user's main script (which breaks scripts read from stdin or lacking a main
-    # guard). Workers only run numpy/scipy, never torch or OpenMP, so forking a process that
-    # has loaded torch is safe here (torch's own DataLoader forks the same way).
-    context = multiprocessing.get_context("fork" if sys.platform.startswith("linux") else "spawn")
-    with context.Pool(processes) as pool:
+    with worker_pool(processes) as pool:
         yield pool
 
 
@@ -192,7 +186,7 @@ def _generate(path: Path, kind: Kind, size: str, seed: int, console: Console) ->
         ) as writer,
     ):
         bar = progress.add_task(f"Generating synthetic {kind} ({size}, seed {seed})", total=len(tasks))
-        items = pool.imap(make, tasks, chunksize=4) if pool is not None else map(make, tasks)
+        items = pool.map(make, tasks, chunksize=4) if pool is not None else map(make, tasks)
         for id_, split, labels, audio, stems, extra in items:  # in task order, whoever rendered it
             writer.add(id_, split, labels, audio, stems=stems, **extra)
             progress.advance(bar)
