@@ -15,13 +15,13 @@ slows a run down) and their ratio.
 from __future__ import annotations
 
 import argparse
-import time
 from typing import Callable
 
 import torch
 from torch import Tensor
 
 from ssl_music_bench.augment import CLMRAugment, CLMRAugmentConfig, augment_one_at_a_time
+from ssl_music_bench.speed import batched_vs_looped
 
 
 def parse_args() -> argparse.Namespace:
@@ -39,32 +39,11 @@ def parse_args() -> argparse.Namespace:
     return parser.parse_args()
 
 
-def sync(device: torch.device) -> None:
-    """Wait for queued CUDA kernels, so that a timing covers the work and not its launch."""
-    if device.type == "cuda":
-        torch.cuda.synchronize(device)
-
-
-def clips_per_second(fn: Callable[[], Tensor], batch: int, device: torch.device) -> float:
-    """Clips per second of one call of ``fn`` that augments ``batch`` clips."""
-    sync(device)
-    start = time.perf_counter()
-    fn()
-    sync(device)
-    return batch / (time.perf_counter() - start)
-
-
 def compare(
     name: str, batched: Callable[[], Tensor], looped: Callable[[], Tensor], wave: Tensor, repeats: int
 ) -> None:
     """Time the batched and the clip-by-clip call, interleaved, and print both and their ratio."""
-    batch, device = wave.shape[0], wave.device
-    batched(), looped()  # warm-up: allocator, FFT plans, CUDA kernels
-    fast, slow = [], []
-    for _ in range(repeats):
-        fast.append(clips_per_second(batched, batch, device))
-        slow.append(clips_per_second(looped, batch, device))
-    fast_rate, slow_rate = max(fast), max(slow)
+    fast_rate, slow_rate = batched_vs_looped(batched, looped, wave.shape[0], repeats, wave.device)
     print(
         f"{name:<14} batched {fast_rate:9.1f} clips/s ({1000 / fast_rate:7.2f} ms/clip)   "
         f"one at a time {slow_rate:9.1f} clips/s ({1000 / slow_rate:7.2f} ms/clip)   "

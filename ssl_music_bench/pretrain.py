@@ -15,7 +15,7 @@ without them it starts the other local processes itself by re-running the comman
 Interrupted runs resume. Every ``checkpoint_interval(steps)`` steps the full training state
 (weights, optimiser, schedule, step, loss history) is saved to ``resume_dir/last.ckpt`` (under a
 temporary name, then renamed). The random draws on the device are seeded per step from (seed,
-rank, step), and the samplers deliver their fixed seeded sequence of batches from any step on
+step), the same in every process (ssl_music_bench/draws.py), and the samplers deliver their fixed seeded sequence of batches from any step on
 (``StepSequence``), so a run restarted from that file ends with the same weights as one that
 never stopped.
 """

@@ -118,13 +118,17 @@ def git_state(package: Path = Path(__file__).resolve().parent) -> dict[str, Any]
     return {"sha": sha, "dirty": None}
 
 
-def peak_memory() -> dict[str, float | None]:
-    """Peak resident memory of this process and peak GPU memory, in MB (None without a GPU)."""
+def peak_rss_mb() -> float:
+    """This process's peak resident memory so far, in MB (``getrusage``; Linux reports KiB)."""
     import resource
 
-    rss_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # Linux reports KiB
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def peak_memory() -> dict[str, float | None]:
+    """Peak resident memory of this process and peak GPU memory, in MB (None without a GPU)."""
     gpu_mb = torch.cuda.max_memory_allocated() / 2**20 if torch.cuda.is_available() else None
-    return {"peak_rss_mb": round(rss_mb, 1), "peak_gpu_mb": None if gpu_mb is None else round(gpu_mb, 1)}
+    return {"peak_rss_mb": round(peak_rss_mb(), 1), "peak_gpu_mb": None if gpu_mb is None else round(gpu_mb, 1)}
 
 
 def hardware() -> dict[str, Any]:

@@ -46,6 +46,7 @@ import torchaudio
 from rich.progress import Progress
 
 from ssl_music_bench.errors import BenchError, did_you_mean
+from ssl_music_bench.records import write_json_atomic
 from ssl_music_bench.silence import window_levels
 from ssl_music_bench.store import ClipStore, ClipStoreWriter, from_int16, to_int16
 from ssl_music_bench.synth.styles import SOURCES  # stems stores keep the synthetic corpus's order
@@ -328,8 +329,7 @@ class _Work:
         job = root / "job.json"
         if root.exists() and (not job.is_file() or json.loads(job.read_text()).get("fingerprint") != fingerprint):
             shutil.rmtree(root)  # another input or separator: nothing to resume
-        root.mkdir(parents=True, exist_ok=True)
-        job.write_text(json.dumps({"fingerprint": fingerprint}))
+        write_json_atomic(job, {"fingerprint": fingerprint})  # a cut write would fail the next run's read
         done = root / "done.jsonl"
         if done.is_file():
             for line in done.read_text().splitlines():
