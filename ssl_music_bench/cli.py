@@ -14,6 +14,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from rich.console import Console
+from rich.markup import escape
 
 from ssl_music_bench.cli_parser import build_parser
 from ssl_music_bench.errors import BenchError
@@ -318,6 +319,25 @@ def command_protocol(args: argparse.Namespace, console: Console) -> None:
     print(f"# sha256 {protocol.sha256}")
 
 
+def command_env(args: argparse.Namespace, console: Console) -> None:
+    from ssl_music_bench import environment
+
+    if args.write_lock:
+        path = environment.write_lock()
+        console.print(f"wrote {path} ({len(environment.read_lock(path))} packages, sha256 "
+                      f"{environment.lock_sha256(path)}); commit it with the pyproject change it goes with.")
+        return
+    print(f"torch stack: {environment.describe_stack()}")
+    departures = environment.stack_departures()
+    print("  the tested set." if not departures else f"  NOT the tested set; to install it: {environment.fix_command()}")
+    state = environment.lock_state()
+    print(f"lock: {environment.LOCK_FILE} sha256 {state['sha256']}")
+    for name, versions in (state["departures"] or {}).items():
+        print(f"  {name}: installed {versions['installed'] or 'not installed'}, locked {versions['locked']}")
+    if state["departures"] == {}:
+        print("  every locked package is installed at its locked version.")
+
+
 def command_demo(args: argparse.Namespace, console: Console) -> None:
     from ssl_music_bench.home import resolve_home
     from ssl_music_bench.protocol import load_protocol
@@ -341,7 +361,8 @@ def command_demo(args: argparse.Namespace, console: Console) -> None:
 COMMANDS = {
     "list": command_list, "run": command_run, "table": command_table, "prepare": command_prepare,
     "separate": command_separate, "embed": command_embed, "status": command_status, "plot": command_plot,
-    "speed": command_speed, "cache": command_cache, "protocol": command_protocol, "demo": command_demo,
+    "speed": command_speed, "cache": command_cache, "protocol": command_protocol, "env": command_env,
+    "demo": command_demo,
 }
 
 
@@ -361,6 +382,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         console.print("interrupted: nothing half-written was kept; run the command again to continue.")
         return 130
+    except (ImportError, OSError, RuntimeError) as error:
+        from ssl_music_bench.environment import is_stack_load_failure, stack_load_message
+
+        if not is_stack_load_failure(error):
+            raise
+        console.print(f"[bold red]error:[/] {escape(stack_load_message(error))}", soft_wrap=True, highlight=False)
+        return 2
     return 0
 
 

@@ -134,6 +134,11 @@ def build_parser() -> argparse.ArgumentParser:
     protocol_show = protocol_commands.add_parser("show", help="print every setting of a protocol with its sources")
     protocol_show.add_argument("name", help="built-in protocol name (v1, cpu) or a .toml file")
 
+    env = commands.add_parser("env", help="the installed torch stack against the tested one, and the lock")
+    env.add_argument("--write-lock", action="store_true",
+                     help="rewrite ssl_music_bench/lock.txt from this environment (maintainers: a fresh venv "
+                     "after pip install -e \".[test]\" and a green pytest)")
+
     demo = commands.add_parser("demo", help="pretrain CLMR with both encoders on the synthetic corpus, "
                                "probe two tasks, print the leaderboard (CPU protocol, ~minutes)")
     demo.add_argument("--no-progress", action="store_true")

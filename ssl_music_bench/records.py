@@ -20,7 +20,7 @@ from typing import Any
 import torch
 
 SCHEMA_VERSION = 1
-PACKAGES = ("ssl-music-bench", "torch", "torchaudio", "lightly", "timm", "torchmetrics", "pytorch-lightning", "nnAudio", "numpy")
+PACKAGES = ("ssl-music-bench", "torch", "torchaudio", "torchvision", "lightly", "timm", "torchmetrics", "pytorch-lightning", "nnAudio", "numpy")
 
 
 def records_dir(home: Path) -> Path:

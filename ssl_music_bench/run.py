@@ -22,6 +22,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from ssl_music_bench.cache import embedding_key, load_embeddings, save_embeddings
 from ssl_music_bench.checkpoint import checkpoint_key, is_complete, load_checkpoint, resume_directory, save_checkpoint
 from ssl_music_bench.embed import embed_clips
+from ssl_music_bench.environment import lock_state
 from ssl_music_bench.fractions import check_fraction, label_subset
 from ssl_music_bench.method import Method, check_compatible, config_from_overrides, method_label
 from ssl_music_bench.metrics import per_tag_average_precision, task_metrics
@@ -228,6 +229,7 @@ def run_benchmark(
         "dataset": {"manifest_sha256": data.manifest_sha256,
                     "clips": {split: len(data.indices[split]) for split in data.indices}},
         "versions": package_versions(),
+        "lock": lock_state(),
         "git": git_state(),
         "hardware": hardware(),
         "memory": peak_memory(),

@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from ssl_music_bench.cli import main
+from ssl_music_bench.environment import lock_sha256
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -46,7 +47,8 @@ def test_run_both_encoders_then_table(shared_home: Path, tiny_protocol_file: Pat
     assert 0.0 <= record["metrics"]["roc_auc"] <= 1.0 and 0.0 <= record["metrics"]["pr_auc"] <= 1.0
     assert record["encoder_parameters"] == record["encoder_parameters_used"] == 2_368_512
     assert record["pretraining"]["steps"] == 2 and not record["pretraining"]["reused"]
-    assert set(record["versions"]) >= {"python", "torch", "lightly", "timm"}
+    assert set(record["versions"]) >= {"python", "torch", "torchaudio", "torchvision", "lightly", "timm"}
+    assert record["lock"]["sha256"] == lock_sha256() and isinstance(record["lock"]["departures"], dict)
     assert "sha" in record["git"] and record["timings"]["total_s"] > 0
     assert record["memory"]["peak_rss_mb"] > 100
     table = bench("table", home=shared_home)
