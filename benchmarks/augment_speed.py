@@ -21,7 +21,7 @@ import torch
 from torch import Tensor
 
 from ssl_music_bench.augment import CLMRAugment, CLMRAugmentConfig, augment_one_at_a_time
-from ssl_music_bench.speed import batched_vs_looped
+from ssl_music_bench.train.speed import batched_vs_looped
 
 
 def parse_args() -> argparse.Namespace:

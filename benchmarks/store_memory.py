@@ -243,8 +243,8 @@ def child_loader(params: dict[str, Any]) -> dict[str, Any]:
     start = time.perf_counter()
     import torch
 
-    from ssl_music_bench.sampler import ExcerptDataset, pretrain_loader
-    from ssl_music_bench.store import ClipStore
+    from ssl_music_bench.data.sampler import ExcerptDataset, pretrain_loader
+    from ssl_music_bench.data.store import ClipStore
 
     root = Path(params["store"])
     offsets = shard_data_offsets(root)
@@ -320,7 +320,7 @@ def child_in_memory(params: dict[str, Any]) -> dict[str, Any]:
     start = time.perf_counter()
     import numpy as np
 
-    from ssl_music_bench.store import ClipStore
+    from ssl_music_bench.data.store import ClipStore
 
     root = Path(params["store"])
     store = ClipStore(root)
@@ -363,7 +363,7 @@ def build_store(root: Path, clips: int, seconds: float, rate: int, seed: int) ->
     """A store of ``clips`` clips of random audio (uniform in [-1, 1]), with the real writer."""
     import numpy as np
 
-    from ssl_music_bench.store import ClipStoreWriter
+    from ssl_music_bench.data.store import ClipStoreWriter
 
     start = time.perf_counter()
     rng = np.random.default_rng(seed)

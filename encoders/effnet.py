@@ -11,9 +11,9 @@ from __future__ import annotations
 
 from torch import Tensor
 
-from ssl_music_bench.encoder import Encoder
+from ssl_music_bench.contracts.encoder import Encoder
+from ssl_music_bench.contracts.registry import register_encoder
 from ssl_music_bench.encoders.logmel import LogMel, LogMelConfig
-from ssl_music_bench.registry import register_encoder
 
 
 @register_encoder("effnet", paper="COLA, ICASSP 2021; Tan & Le, ICML 2019")

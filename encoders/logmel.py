@@ -16,8 +16,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import torch
-from nnAudio.features import MelSpectrogram
 import torch.nn.functional as F
+from nnAudio.features import MelSpectrogram
 from torch import Tensor, nn
 
 

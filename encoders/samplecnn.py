@@ -16,8 +16,8 @@ from __future__ import annotations
 
 from torch import Tensor, nn
 
-from ssl_music_bench.encoder import Encoder
-from ssl_music_bench.registry import register_encoder
+from ssl_music_bench.contracts.encoder import Encoder
+from ssl_music_bench.contracts.registry import register_encoder
 
 # (in, out) channels of the nine pooled blocks, as in CLMR's sample_cnn.py
 BLOCK_CHANNELS = [(128, 128), (128, 128), (128, 256)] + [(256, 256)] * 5 + [(256, 512)]

@@ -19,8 +19,8 @@ from torch import Tensor, nn
 
 from ssl_music_bench import register_method
 from ssl_music_bench.augment import random_crop
-from ssl_music_bench.encoder import Encoder
-from ssl_music_bench.method import Method
+from ssl_music_bench.contracts.encoder import Encoder
+from ssl_music_bench.contracts.method import Method
 
 
 @dataclass

@@ -26,9 +26,9 @@ from dataclasses import dataclass, field
 from torch import Tensor, nn
 
 from ssl_music_bench.augment import CLMRAugment, CLMRAugmentConfig, random_crop
-from ssl_music_bench.encoder import Encoder
-from ssl_music_bench.method import Method
-from ssl_music_bench.registry import register_method
+from ssl_music_bench.contracts.encoder import Encoder
+from ssl_music_bench.contracts.method import Method
+from ssl_music_bench.contracts.registry import register_method
 
 
 @dataclass

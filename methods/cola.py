@@ -31,10 +31,10 @@ from lightly.utils.dist import gather
 from torch import Tensor, nn
 
 from ssl_music_bench.augment import random_crop
-from ssl_music_bench.draws import draw
-from ssl_music_bench.encoder import Encoder
-from ssl_music_bench.method import Method
-from ssl_music_bench.registry import register_method
+from ssl_music_bench.contracts.encoder import Encoder
+from ssl_music_bench.contracts.method import Method
+from ssl_music_bench.contracts.registry import register_method
+from ssl_music_bench.train.draws import draw
 
 
 @dataclass
@@ -83,7 +83,7 @@ def add_positive_noise(positive: Tensor, excerpt: Tensor, ratio: float) -> Tenso
     """``positive + ratio x ||excerpt||_2 x N(0, 1)``: COLA's noise on the positive crop.
 
     The excerpt stands for the l2-normalised clip of the COLA code (see the module doc); the
-    noise is one row per global example (ssl_music_bench/draws.py).
+    noise is one row per global example (ssl_music_bench/train/draws.py).
     """
     scale = ratio * excerpt.norm(dim=1, keepdim=True)
     noise = draw(len(positive), lambda n: torch.randn((n, positive.shape[1]), device=positive.device))

@@ -28,8 +28,8 @@ import torch
 from torch import Tensor
 
 from ssl_music_bench.augment.mws import MWSConfig, mask_warp_shift
+from ssl_music_bench.contracts.registry import register_method
 from ssl_music_bench.methods.cola import COLA, COLAConfig
-from ssl_music_bench.registry import register_method
 
 
 @dataclass
@@ -47,7 +47,7 @@ class COLAMWS(COLA):
 
     def embed(self, waves: Tensor) -> Tensor:
         # Per view (COLA stacks anchors over positives): each view's draws are then per global
-        # example, the same with any number of processes (ssl_music_bench/draws.py).
+        # example, the same with any number of processes (ssl_music_bench/train/draws.py).
         views = self.encoder.frontend(waves).chunk(2)
         spectrogram = torch.cat([mask_warp_shift(view, self.config) for view in views])
         return self.projection(self.encoder.embed_features(spectrogram))

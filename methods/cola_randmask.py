@@ -34,9 +34,9 @@ import torch
 import torch.nn.functional as F
 from torch import Generator, Tensor
 
-from ssl_music_bench.draws import draw
+from ssl_music_bench.contracts.registry import register_method
 from ssl_music_bench.methods.cola import COLA, COLAConfig
-from ssl_music_bench.registry import register_method
+from ssl_music_bench.train.draws import draw
 
 
 @dataclass

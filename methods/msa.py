@@ -13,7 +13,7 @@ encoder's crop) of the mixture excerpt, positive = an independent random crop of
 excerpt of the same window (offset up to about +-2.9 s). Each batch holds one source, drawn
 uniformly from ``sources``; with ``silent`` a batch is, with probability 0.5, drawn from every
 excerpt, so sources that are absent (mean |x| <= 0.01 over the window of the stem) give silent
-positives, which are fed as all-zero input as in the reference (ssl_music_bench/multisource.py).
+positives, which are fed as all-zero input as in the reference (ssl_music_bench/data/multisource.py).
 
 Loss (:func:`silent_centroid_loss`): COLA's embeddings g = tanh(LayerNorm(Linear(h))), 512-d, and
 bilinear scores s(a, c) = g(a)^T W c. The columns c are the embeddings of the active positives
@@ -44,21 +44,14 @@ from torch import Tensor
 from torch.utils.data import DataLoader
 
 from ssl_music_bench.augment import random_crop
-from ssl_music_bench.encoder import Encoder
+from ssl_music_bench.contracts.encoder import Encoder
+from ssl_music_bench.contracts.registry import register_method
+from ssl_music_bench.data.multisource import source_batches
+from ssl_music_bench.data.sampler import Example
+from ssl_music_bench.data.store import ClipStore
+from ssl_music_bench.data.synth.styles import SOURCES  # the four stems: drums, bass, vocals, other (accompaniment)
 from ssl_music_bench.errors import BenchError, did_you_mean
-from ssl_music_bench.methods.cola import (
-    COLA,
-    COLAConfig,
-    COLALoss,
-    add_positive_noise,
-    bilinear_logits,
-    gather_rows,
-)
-from ssl_music_bench.multisource import source_batches
-from ssl_music_bench.registry import register_method
-from ssl_music_bench.sampler import Example
-from ssl_music_bench.store import ClipStore
-from ssl_music_bench.synth.styles import SOURCES  # the four stems: drums, bass, vocals, other (accompaniment)
+from ssl_music_bench.methods.cola import COLA, COLAConfig, COLALoss, add_positive_noise, bilinear_logits, gather_rows
 
 SILENT_BATCH_PROBABILITY = 0.5  # pretraining.py: ttypes = np.random.choice(2) per batch
 

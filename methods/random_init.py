@@ -12,8 +12,8 @@ from dataclasses import dataclass
 
 from torch import Tensor
 
-from ssl_music_bench.method import Method
-from ssl_music_bench.registry import register_method
+from ssl_music_bench.contracts.method import Method
+from ssl_music_bench.contracts.registry import register_method
 
 
 @dataclass

@@ -15,11 +15,11 @@ from torch import Tensor, nn
 from torch.utils.data import Dataset
 
 from ssl_music_bench.augment import random_crop
-from ssl_music_bench.method import Method
-from ssl_music_bench.registry import register_method
-from ssl_music_bench.sampler import Example, ExcerptDataset
-from ssl_music_bench.store import ClipStore
-from ssl_music_bench.task import TaskData
+from ssl_music_bench.contracts.method import Method
+from ssl_music_bench.contracts.registry import register_method
+from ssl_music_bench.contracts.task import TaskData
+from ssl_music_bench.data.sampler import Example, ExcerptDataset
+from ssl_music_bench.data.store import ClipStore
 
 
 @dataclass

@@ -9,8 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from ssl_music_bench.errors import BenchError
-from ssl_music_bench.registry import (
+from ssl_music_bench.contracts.registry import (
     ENCODERS,
     METHODS,
     PROBES,
@@ -23,6 +22,7 @@ from ssl_music_bench.registry import (
     register_probe,
     register_task,
 )
+from ssl_music_bench.errors import BenchError
 
 __version__ = "0.1.0"
 

@@ -135,7 +135,7 @@ def lock_text(installed: dict[str, str], excluded: Iterable[str] = UNLOCKED) -> 
 
 def write_lock(path: Path = LOCK_FILE) -> Path:
     # imported here: this module must load even when torch does not (records imports torch)
-    from ssl_music_bench.records import write_text_atomic
+    from ssl_music_bench.io import write_text_atomic
 
     write_text_atomic(path, lock_text(installed_distributions()))
     return path

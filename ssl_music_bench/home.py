@@ -1,6 +1,13 @@
 """The benchmark's home directory: every dataset, cache, checkpoint and record lives under it.
 
-``--home`` wins, then ``$BENCH_HOME``, then ``~/.cache/ssl-music-bench``.
+``--home`` wins, then ``$BENCH_HOME``, then ``~/.cache/ssl-music-bench``. Every path below the
+home is built here, so its layout reads in one place::
+
+    HOME/data/synth-<kind>-<size>-seed<seed>/   the synthetic corpus (clip stores)
+    HOME/data/prepared/<store>[-stems]/         real datasets after `bench prepare` / `bench separate`
+    HOME/checkpoints/<method>-<encoder>-<key>/  pretrained weights (+ <...>.resume/ while training)
+    HOME/cache/embeddings/<key>.safetensors     frozen embeddings
+    HOME/records/<protocol>/<row>.json          run records (+ .failed.json notes)
 """
 
 from __future__ import annotations
@@ -30,3 +37,30 @@ def resolve_home(option: str | Path | None = None) -> Path:
             f"the BENCH_HOME environment variable."
         ) from error
     return home
+
+
+def synth_store_path(home: Path, kind: str, size: str, seed: int) -> Path:
+    """Where ``ensure_corpus`` keeps a synthetic corpus of one kind (songs, notes)."""
+    return Path(home) / "data" / f"synth-{kind}-{size}-seed{seed}"
+
+
+def prepared_path(home: Path, store_name: str) -> Path:
+    """Where `bench prepare` writes a real dataset's store."""
+    return home / "data" / "prepared" / store_name
+
+
+def stems_path(home: Path, store_name: str) -> Path:
+    """Where `bench separate` writes the store with stems (mixtures included)."""
+    return home / "data" / "prepared" / f"{store_name}-stems"
+
+
+def checkpoints_dir(home: Path) -> Path:
+    return home / "checkpoints"
+
+
+def embeddings_dir(home: Path) -> Path:
+    return home / "cache" / "embeddings"
+
+
+def records_dir(home: Path) -> Path:
+    return home / "records"

@@ -19,21 +19,37 @@ import torch
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-from ssl_music_bench.cache import embedding_key, load_embeddings, save_embeddings
-from ssl_music_bench.checkpoint import checkpoint_key, is_complete, load_checkpoint, resume_directory, save_checkpoint
-from ssl_music_bench.embed import embed_clips
+from ssl_music_bench.contracts.compatibility import check_compatible
+from ssl_music_bench.contracts.method import Method
+from ssl_music_bench.contracts.protocol import Protocol
+from ssl_music_bench.contracts.registry import ENCODERS, METHODS, TASKS
+from ssl_music_bench.contracts.settings import config_from_overrides, method_label
+from ssl_music_bench.contracts.task import TaskData
+from ssl_music_bench.devices import default_device
 from ssl_music_bench.environment import lock_state
-from ssl_music_bench.fractions import check_fraction, label_subset
-from ssl_music_bench.method import Method, check_compatible, config_from_overrides, method_label
-from ssl_music_bench.metrics import per_tag_average_precision, task_metrics
-from ssl_music_bench.pretrain import RESUME_FILE, pretrain
-from ssl_music_bench.probe import ProbeData, train_probe
-from ssl_music_bench.protocol import Protocol
-from ssl_music_bench.records import (
-    SCHEMA_VERSION, git_state, hardware, package_versions, peak_memory, write_json_atomic, write_record,
+from ssl_music_bench.evaluate.cache import embedding_key, load_embeddings, save_embeddings
+from ssl_music_bench.evaluate.embed import embed_clips
+from ssl_music_bench.evaluate.label_fractions import check_fraction, label_subset
+from ssl_music_bench.evaluate.metrics import per_tag_average_precision, task_metrics
+from ssl_music_bench.evaluate.probe import ProbeData, train_probe
+from ssl_music_bench.home import checkpoints_dir
+from ssl_music_bench.io import write_json_atomic
+from ssl_music_bench.report.records import (
+    SCHEMA_VERSION,
+    git_state,
+    hardware,
+    package_versions,
+    peak_memory,
+    write_record,
 )
-from ssl_music_bench.registry import ENCODERS, METHODS, TASKS
-from ssl_music_bench.task import TaskData
+from ssl_music_bench.train.checkpoint import (
+    checkpoint_key,
+    is_complete,
+    load_checkpoint,
+    resume_directory,
+    save_checkpoint,
+)
+from ssl_music_bench.train.pretrain import RESUME_FILE, pretrain
 
 
 def build_method(method_name: str, encoder_name: str, overrides: dict[str, str] | None = None) -> Method:
@@ -73,7 +89,7 @@ def checkpoint_for(
         "protocol_sha256": protocol.sha256,
         "seed": seed,
     }
-    return method, spec, home / "checkpoints" / f"{method_name}-{encoder_name}-{checkpoint_key(spec)}"
+    return method, spec, checkpoints_dir(home) / f"{method_name}-{encoder_name}-{checkpoint_key(spec)}"
 
 
 def pretrained_method(
@@ -138,7 +154,7 @@ def embed_task(
     about: dict[str, str],
 ) -> tuple[dict[str, ProbeData], list[str]]:
     """Chunk embeddings of every split, from the embedding cache when possible; also which were reused."""
-    device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    device = default_device()
     encoder = method.encoder
     splits, reused = {}, []
     with _progress(console, progress) as bar:

@@ -3,6 +3,6 @@
 Every module of this package is imported when a registry is first read.
 """
 
-from ssl_music_bench.registry import import_submodules
+from ssl_music_bench.contracts.registry import import_submodules
 
 import_submodules(__name__, __path__)

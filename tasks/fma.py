@@ -29,9 +29,9 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import ClassVar
 
+from ssl_music_bench.contracts.registry import register_task
+from ssl_music_bench.data.prepare import PreparedTask, SourceItem
 from ssl_music_bench.errors import BenchError
-from ssl_music_bench.prepare import PreparedTask, SourceItem
-from ssl_music_bench.registry import register_task
 
 SMALL_GENRES = ("Electronic", "Experimental", "Folk", "Hip-Hop", "Instrumental", "International", "Pop", "Rock")
 # the 16 root genres of FMA's genres.csv (parent 0); every fma_medium track has one as genre_top

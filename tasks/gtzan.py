@@ -21,9 +21,9 @@ from __future__ import annotations
 from collections.abc import Iterator
 from pathlib import Path
 
+from ssl_music_bench.contracts.registry import register_task
+from ssl_music_bench.data.prepare import PreparedTask, SourceItem
 from ssl_music_bench.errors import BenchError
-from ssl_music_bench.prepare import PreparedTask, SourceItem
-from ssl_music_bench.registry import register_task
 
 GENRES = ("blues", "classical", "country", "disco", "hiphop", "jazz", "metal", "pop", "reggae", "rock")
 FOLDERS = ("genres", "genres_original")

@@ -17,9 +17,9 @@ import re
 from collections.abc import Iterator
 from pathlib import Path
 
+from ssl_music_bench.contracts.registry import register_task
+from ssl_music_bench.data.prepare import PreparedTask, SourceItem
 from ssl_music_bench.errors import BenchError
-from ssl_music_bench.prepare import PreparedTask, SourceItem
-from ssl_music_bench.registry import register_task
 
 INDEX = "index_msd.tsv"
 SPLIT_FILES = {"train": "train_gt_msd.tsv", "valid": "val_gt_msd.tsv", "test": "test_gt_msd.tsv"}

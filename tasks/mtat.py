@@ -25,10 +25,10 @@ import csv
 from collections.abc import Iterator
 from pathlib import Path
 
+from ssl_music_bench.contracts.registry import register_task
+from ssl_music_bench.data.prepare import PreparedTask, SourceItem
+from ssl_music_bench.data.store import ClipInfo
 from ssl_music_bench.errors import BenchError
-from ssl_music_bench.prepare import PreparedTask, SourceItem
-from ssl_music_bench.registry import register_task
-from ssl_music_bench.store import ClipInfo
 
 ANNOTATIONS = "annotations_final.csv"
 FOLDERS = tuple("0123456789abcdef")

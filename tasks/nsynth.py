@@ -21,10 +21,10 @@ import json
 from collections.abc import Iterator
 from pathlib import Path
 
+from ssl_music_bench.contracts.registry import register_task
+from ssl_music_bench.data.prepare import PreparedTask, SourceItem
+from ssl_music_bench.data.store import SPLITS, ClipInfo
 from ssl_music_bench.errors import BenchError
-from ssl_music_bench.prepare import PreparedTask, SourceItem
-from ssl_music_bench.registry import register_task
-from ssl_music_bench.store import SPLITS, ClipInfo
 
 # instrument_family 0..10 in NSynth's own order (instrument_family_str values)
 FAMILIES = ("bass", "brass", "flute", "guitar", "keyboard", "mallet", "organ", "reed", "string", "synth_lead", "vocal")

@@ -1,4 +1,4 @@
-"""Tasks on the built-in synthetic multi-source corpus (ssl_music_bench/synth).
+"""Tasks on the built-in synthetic multi-source corpus (ssl_music_bench/data/synth).
 
 They mirror the real tasks' shapes so every command runs on a fresh CPU-only machine with no
 download: ``synth-tags`` is multi-label tagging like MagnaTagATune (instruments present, vocal
@@ -14,10 +14,10 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import ClassVar, Literal
 
-from ssl_music_bench.protocol import Protocol
-from ssl_music_bench.registry import register_task
-from ssl_music_bench.store import ClipInfo
-from ssl_music_bench.task import Task, TaskData, build_task_data
+from ssl_music_bench.contracts.protocol import Protocol
+from ssl_music_bench.contracts.registry import register_task
+from ssl_music_bench.contracts.task import Task, TaskData, build_task_data
+from ssl_music_bench.data.store import ClipInfo
 
 CORPUS_SEED = 0
 
@@ -34,7 +34,7 @@ class SyntheticTask(Task):
         raise NotImplementedError
 
     def load(self, home: Path, protocol: Protocol) -> TaskData:
-        from ssl_music_bench.synth import ensure_corpus
+        from ssl_music_bench.data.synth import ensure_corpus
 
         store = ensure_corpus(home, self.corpus, protocol.synth_size, CORPUS_SEED)
         return build_task_data(self.name, self.kind, store, self.vocabulary(), self.labels_of)
@@ -46,10 +46,10 @@ class SynthTags(SyntheticTask):
 
     kind = "multilabel"
     corpus = "songs"
-    source = "built-in synthetic corpus (ssl_music_bench/synth), MTAT-like tagging"
+    source = "built-in synthetic corpus (ssl_music_bench/data/synth), MTAT-like tagging"
 
     def vocabulary(self) -> Sequence[str]:
-        from ssl_music_bench.synth import SONG_TAGS
+        from ssl_music_bench.data.synth import SONG_TAGS
 
         return SONG_TAGS
 
@@ -63,10 +63,10 @@ class SynthGenre(SyntheticTask):
 
     kind = "multiclass"
     corpus = "songs"
-    source = "built-in synthetic corpus (ssl_music_bench/synth), GTZAN-like genre"
+    source = "built-in synthetic corpus (ssl_music_bench/data/synth), GTZAN-like genre"
 
     def vocabulary(self) -> Sequence[str]:
-        from ssl_music_bench.synth import STYLES
+        from ssl_music_bench.data.synth import STYLES
 
         return STYLES
 
@@ -80,10 +80,10 @@ class SynthInstrument(SyntheticTask):
 
     kind = "multiclass"
     corpus = "notes"
-    source = "built-in synthetic corpus (ssl_music_bench/synth), NSynth-like instrument family"
+    source = "built-in synthetic corpus (ssl_music_bench/data/synth), NSynth-like instrument family"
 
     def vocabulary(self) -> Sequence[str]:
-        from ssl_music_bench.synth import NOTE_FAMILIES
+        from ssl_music_bench.data.synth import NOTE_FAMILIES
 
         return NOTE_FAMILIES
 
@@ -97,10 +97,10 @@ class SynthPitch(SyntheticTask):
 
     kind = "multiclass"
     corpus = "notes"
-    source = "built-in synthetic corpus (ssl_music_bench/synth), NSynth-like pitch"
+    source = "built-in synthetic corpus (ssl_music_bench/data/synth), NSynth-like pitch"
 
     def vocabulary(self) -> Sequence[str]:
-        from ssl_music_bench.synth import NOTE_PITCHES
+        from ssl_music_bench.data.synth import NOTE_PITCHES
 
         return [str(pitch) for pitch in NOTE_PITCHES]
 

@@ -14,14 +14,7 @@ from __future__ import annotations
 import torch
 from torch import Tensor
 
-from ssl_music_bench.augment.batching import (
-    Generator,
-    apply_to,
-    check_batch,
-    coin,
-    next_fast_len,
-    uniform,
-)
+from ssl_music_bench.augment.batching import Generator, apply_to, check_batch, coin, next_fast_len, uniform
 
 ZEROS = 8
 """Sinc zero crossings per side covered by the window (julius' default ``zeros=8``)."""

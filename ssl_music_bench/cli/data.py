@@ -1,0 +1,57 @@
+"""`bench prepare` and `bench separate`: real datasets into prepared stores, and their stems."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from rich.console import Console
+
+from ssl_music_bench.errors import BenchError
+
+
+def command_prepare(args: argparse.Namespace, console: Console) -> None:
+
+    from ssl_music_bench.contracts.registry import TASKS
+    from ssl_music_bench.data.prepare import PreparedTask, prepare
+    from ssl_music_bench.home import resolve_home
+
+    task = TASKS.get(args.task).obj()
+    if not isinstance(task, PreparedTask):
+        raise BenchError(
+            f'The task "{args.task}" needs no preparation: it is generated or read directly. '
+            f"`bench prepare` is for real datasets: "
+            f"{', '.join(e.name for e in TASKS.entries() if issubclass(e.obj, PreparedTask)) or '(none registered)'}."
+        )
+    prepare(task, Path(args.root).expanduser(), resolve_home(args.home), args.workers, console, not args.no_progress)
+
+
+def command_separate(args: argparse.Namespace, console: Console) -> None:
+    import openunmix
+    from rich.progress import Progress
+
+    from ssl_music_bench.contracts.registry import TASKS
+    from ssl_music_bench.data.prepare import PreparedTask
+    from ssl_music_bench.data.separate import openunmix_targets, separate_store
+    from ssl_music_bench.data.store import ClipStore
+    from ssl_music_bench.devices import default_device
+    from ssl_music_bench.home import prepared_path, resolve_home, stems_path
+
+    home = resolve_home(args.home)
+    task = TASKS.get(args.task).obj()
+    mixtures = prepared_path(home, getattr(task, "store_name", args.task))
+    if not isinstance(task, PreparedTask) or not (mixtures / "store.json").is_file():
+        raise BenchError(
+            f'`bench separate` works on a prepared real dataset: run `bench prepare --task {args.task} --root DIR` '
+            f"first (the synthetic corpus needs no separation: its stems are generated with it)."
+        )
+    device = default_device()
+    separator = None
+    if args.untrained:
+        console.print("[yellow]untrained separator:[/] the stems are meaningless; use it only to check the plumbing")
+        separator = getattr(openunmix, args.model)(targets=list(openunmix_targets()), niter=args.niter,
+                                                   device=device, pretrained=False)
+    with Progress(console=console, disable=args.no_progress) as bar:
+        store = separate_store(ClipStore(mixtures), stems_path(home, task.store_name), separator=separator,
+                               weights=args.weights, model=args.model, device=device, niter=args.niter, progress=bar)
+    console.print(f"stems of {len(store)} clips written to {store.root}")

@@ -1,0 +1,116 @@
+"""`bench run`, `bench demo` and `bench embed`: the commands that pretrain, embed and probe."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from rich.console import Console
+
+from ssl_music_bench.cli.common import format_metrics, records_in
+from ssl_music_bench.contracts.settings import parse_settings
+from ssl_music_bench.errors import BenchError
+
+DEMO_METHOD = "clmr"
+DEMO_ENCODERS = ("samplecnn", "effnet")
+DEMO_TASKS = ("synth-tags", "synth-genre")
+
+
+def command_run(args: argparse.Namespace, console: Console) -> None:
+    import torch
+
+    from ssl_music_bench.contracts.protocol import load_protocol
+    from ssl_music_bench.contracts.settings import method_label
+    from ssl_music_bench.home import resolve_home
+    from ssl_music_bench.report.status import clear_failure, note_failure
+    from ssl_music_bench.run import SecondaryRank, run_benchmark
+
+    home = resolve_home(args.home)
+    protocol = load_protocol(args.protocol)
+    overrides = parse_settings(args.settings)
+    if protocol.pretrain.steps > 1000 and not torch.cuda.is_available():
+        console.print(f"[yellow]note:[/] protocol {protocol.name} pretrains for {protocol.pretrain.steps} steps, "
+                      "a GPU budget; on this CPU-only machine use --protocol cpu for a run of minutes.")
+    label = method_label(args.method, overrides)
+    try:
+        record, path = run_benchmark(args.method, args.encoder, args.task, protocol, args.seed, home,
+                                     console=console, progress=not args.no_progress, overrides=overrides,
+                                     label_fraction=args.label_fraction, devices=args.devices, nodes=args.nodes,
+                                     compile=args.compile)
+    except SecondaryRank:
+        return  # another DDP process: the first one saves, embeds, probes and records
+    except (BenchError, KeyboardInterrupt):
+        raise
+    except Exception as error:  # a crash: leave a note for `bench status`, then show the traceback
+        note_failure(home, label, args.encoder, args.task, args.seed, protocol.name, error)
+        raise
+    clear_failure(home, label, args.encoder, args.task, args.seed, protocol.name)
+    console.print(f"[bold]{record['method']} + {args.encoder} on {args.task}[/] (protocol {protocol.name}, seed "
+                  f"{args.seed}): {format_metrics(record)}  [{record['timings']['total_s']:.0f} s]")
+    console.print(f"record: {path}")
+
+
+def command_demo(args: argparse.Namespace, console: Console) -> None:
+    from ssl_music_bench.contracts.protocol import load_protocol
+    from ssl_music_bench.home import records_dir, resolve_home
+    from ssl_music_bench.report.table import render
+    from ssl_music_bench.run import run_benchmark
+
+    home = resolve_home(args.home)
+    protocol = load_protocol("cpu")
+    console.print(f"[bold]ssl-music-bench demo[/]: {DEMO_METHOD} x {', '.join(DEMO_ENCODERS)} x "
+                  f"{', '.join(DEMO_TASKS)} under protocol cpu; home {home}")
+    for encoder in DEMO_ENCODERS:
+        for task in DEMO_TASKS:
+            record, _ = run_benchmark(DEMO_METHOD, encoder, task, protocol, 0, home, console=console,
+                                      progress=not args.no_progress)
+            console.print(f"  {DEMO_METHOD} + {encoder} on {task}: {format_metrics(record)}")
+    records = records_in(records_dir(home), protocol.name)
+    sys.stdout.write("\n" + render(records, "md"))
+
+
+def command_embed(args: argparse.Namespace, console: Console) -> None:
+    from rich.progress import Progress
+
+    from ssl_music_bench.contracts.protocol import load_protocol
+    from ssl_music_bench.contracts.registry import TASKS
+    from ssl_music_bench.devices import default_device
+    from ssl_music_bench.evaluate.embed import AUDIO_SUFFIXES, audio_files, embed_files, write_embedding_folder
+    from ssl_music_bench.home import resolve_home
+    from ssl_music_bench.run import checkpoint_for
+    from ssl_music_bench.train.checkpoint import is_complete, load_checkpoint
+
+    home = resolve_home(args.home)
+    protocol = load_protocol(args.protocol)
+    method, _, directory = checkpoint_for(args.method, args.encoder, protocol, args.seed, home,
+                                          parse_settings(args.settings), args.task)
+    if not is_complete(directory):
+        raise BenchError(
+            f"No trained checkpoint of {args.method} + {args.encoder} under protocol {protocol.name}, seed {args.seed} "
+            f"in {home}. Train one first with `bench run --method {args.method} --encoder {args.encoder} --task T "
+            f"--protocol {protocol.name} --seed {args.seed}` (the same --set options), then embed."
+        )
+    if type(method).uses_task_labels:
+        if not args.task:
+            raise BenchError(f"The {args.method} baseline's checkpoint belongs to one task: name it with --task T.")
+        method.attach_task(TASKS.get(args.task).obj().load(home, protocol))
+    load_checkpoint(directory, method)
+    files = audio_files([Path(p).expanduser() for p in args.paths])
+    if not files:
+        raise BenchError(f"No audio files found in {', '.join(args.paths)} (looked for "
+                         f"{', '.join(sorted(s.lstrip('.') for s in AUDIO_SUFFIXES))}).")
+    device = default_device()
+    method.to(device).eval()
+    encoder = method.encoder
+    with Progress(console=console, disable=args.no_progress, transient=True) as bar:
+        embeddings, rows, skipped = embed_files(method.features, files, encoder.sample_rate, encoder.crop_samples,
+                                                protocol.probe.embed_batch_size, device, bar)
+    for path, reason in skipped:
+        console.print(f"[yellow]skipped[/] {path}: {reason}")
+    about = {"checkpoint": directory.name, "method": args.method, "encoder": args.encoder, "protocol": protocol.name,
+             "seed": args.seed, "sample_rate": encoder.sample_rate, "chunk_samples": encoder.crop_samples,
+             "files": len(files) - len(skipped), "skipped": dict(skipped)}
+    out = Path(args.out).expanduser()
+    write_embedding_folder(out, embeddings, rows, encoder.crop_seconds, about)
+    console.print(f"{len(rows)} chunk embeddings of {len(files) - len(skipped)} files -> {out}")

@@ -1,0 +1,168 @@
+"""`bench prepare`: a dataset as published -> a prepared clip store, once.
+
+Each real task says which files it expects under the user's root and lists its items (id, split,
+labels, audio path). Preparing decodes every file with soundfile, mixes it to mono, resamples it
+once to the task's store rate, and writes the clip store under ``HOME/data/prepared/<store>``
+with a ``manifest.jsonl`` line per item. Decoding runs in worker processes; the parent only
+appends finished clips to the current shard, so memory stays flat however large the dataset.
+
+Missing, empty, corrupt or too-short files are reported and skipped (their manifest line says
+why), never silently and never stopping the run. An interrupted run resumes where its last
+complete shard ended; a finished store is never rebuilt.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, ClassVar
+
+import numpy as np
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+from ssl_music_bench.contracts.protocol import Protocol
+from ssl_music_bench.contracts.task import Task, TaskData, build_task_data
+from ssl_music_bench.data.store import SPLITS, ClipInfo, ClipStore, ClipStoreWriter
+from ssl_music_bench.data.worker_pool import worker_pool
+from ssl_music_bench.errors import BenchError
+from ssl_music_bench.home import prepared_path, stems_path
+
+JOBS_PER_BLOCK = 32
+
+
+@dataclass(frozen=True)
+class SourceItem:
+    """One item of a dataset as published: where its audio is and what its labels are."""
+
+    id: str
+    split: str
+    labels: tuple[str, ...]
+    path: Path
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+class PreparedTask(Task):
+    """A task read from a real dataset's published files after ``bench prepare``.
+
+    Subclasses declare ``store_name`` (tasks that share audio share a store), ``store_rate``,
+    ``min_seconds``, ``label_names`` and ``expected`` (the files expected under the root and
+    where they come from), and implement ``check_root`` and ``items``.
+    """
+
+    store_name: ClassVar[str]
+    store_rate: ClassVar[int] = 16_000
+    min_seconds: ClassVar[float] = 1.0
+    label_names: ClassVar[tuple[str, ...]]
+    expected: ClassVar[str]
+
+    def check_root(self, root: Path) -> None:
+        """Raise a BenchError naming what is missing when ``root`` lacks the metadata files."""
+        raise NotImplementedError
+
+    def items(self, root: Path) -> Iterator[SourceItem]:
+        raise NotImplementedError
+
+    def include(self, info: ClipInfo) -> bool:
+        """Whether a prepared item belongs to this task (e.g. the filtered MTAT split)."""
+        return True
+
+    def labels_of(self, info: ClipInfo) -> list[str]:
+        return list(info.labels)
+
+    def missing(self, root: Path, *names: str) -> BenchError:
+        return BenchError(
+            f"The {self.name} dataset was not found under {root}: missing {', '.join(names)}. "
+            f"Expected: {self.expected} Real datasets are never downloaded by the benchmark: get "
+            f"them as published, then run `bench prepare --task {self.name} --root DIR`."
+        )
+
+    def load(self, home: Path, protocol: Protocol) -> TaskData:
+        path = prepared_path(home, self.store_name)
+        if not (path / "store.json").is_file():
+            raise BenchError(
+                f"The {self.name} dataset has not been prepared in {home}. Run `bench prepare --task "
+                f"{self.name} --root DIR` first, where DIR holds: {self.expected}"
+            )
+        # after `bench separate` the stems store holds the same items plus their stems: prefer it
+        separated = stems_path(home, self.store_name)
+        store = ClipStore(separated if (separated / "store.json").is_file() else path)
+        store.items = [info for info in store.items if self.include(info)]
+        return build_task_data(self.name, self.kind, store, self.label_names, self.labels_of)
+
+
+
+
+
+
+def decode(job: tuple[SourceItem, int, float]) -> tuple[SourceItem, np.ndarray | None, str]:
+    """Worker: read, mix to mono, resample. Returns (item, audio or None, reason when None)."""
+    import torch
+
+    from ssl_music_bench.data.audio import read_audio, resample
+
+    item, rate, min_seconds = job
+    if not item.path.is_file():
+        return item, None, "missing file"
+    if item.path.stat().st_size == 0:
+        return item, None, "empty file"
+    try:
+        mono, file_rate = read_audio(item.path)
+    except ImportError:
+        raise  # a missing decoding library must stop the run, not mark every file corrupt
+    except Exception as error:  # soundfile raises several types for undecodable input
+        return item, None, f"corrupt audio: {str(error).splitlines()[0][:120]}"
+    if len(mono) < min_seconds * file_rate:
+        return item, None, f"too short: {len(mono) / file_rate:.2f} s < {min_seconds} s"
+    torch.set_num_threads(1)
+    audio = resample(torch.from_numpy(np.ascontiguousarray(mono)), file_rate, rate).numpy()
+    if not np.isfinite(audio).all():
+        return item, None, "corrupt audio: non-finite samples"
+    return item, audio, ""
+
+
+def prepare(task: PreparedTask, root: Path, home: Path, workers: int = 2, console: Console | None = None,
+            progress: bool = True) -> ClipStore:
+    """Prepare ``task``'s store from ``root`` (resuming an interrupted run); return it."""
+    console = console or Console(stderr=True)
+    path = prepared_path(home, task.store_name)
+    if (path / "store.json").is_file():
+        console.print(f"{task.store_name} is already prepared at {path}: nothing to do.")
+        return ClipStore(path)
+    if not root.is_dir():
+        raise task.missing(root, "the folder itself")
+    task.check_root(root)
+    items = list(task.items(root))
+    writer = ClipStoreWriter(path, task.store_rate, metadata={"task": task.name, "root": str(root)}, resume=True)
+    if writer.done_ids:
+        console.print(f"resuming: {len(writer.done_ids)} items were prepared by an interrupted run")
+    pending = [item for item in items if item.id not in writer.done_ids]
+    columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
+    with worker_pool(workers) as pool, Progress(*columns, console=console, disable=not progress) as bar:
+        job = bar.add_task(f"preparing {task.store_name}", total=len(pending))
+        # Jobs go to the pool a block at a time, so that an interruption has at most one block
+        # in flight to wait for (ssl_music_bench/data/worker_pool.py).
+        for start in range(0, len(pending), JOBS_PER_BLOCK):
+            block = [(item, task.store_rate, task.min_seconds) for item in pending[start : start + JOBS_PER_BLOCK]]
+            for item, audio, reason in pool.map(decode, block, chunksize=4):
+                if audio is None:
+                    writer.skip(item.id, item.split, reason, item.labels, **item.extra)
+                else:
+                    writer.add(item.id, item.split, item.labels, audio, **item.extra)
+                bar.advance(job)
+    store = writer.close()
+    report(store, console)
+    return store
+
+
+def report(store: ClipStore, console: Console) -> None:
+    """Counts per split and every skipped item with its reason."""
+    counts = Counter(info.split for info in store.items)
+    console.print("prepared: " + ", ".join(f"{split} {counts.get(split, 0)}" for split in SPLITS))
+    skipped = [info for info in store.manifest if info.status != "ok"]
+    if skipped:
+        console.print(f"[yellow]skipped {len(skipped)} item(s):[/]")
+        for info in skipped:
+            console.print(f"  {info.id} ({info.split}): {info.status.removeprefix('skipped: ')}")

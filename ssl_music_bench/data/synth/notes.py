@@ -1,0 +1,85 @@
+"""NSynth-like single notes: 4 s at 16 kHz, 11 instrument families, pitch and velocity labels.
+
+As in NSynth (Engel et al. 2017), every family has several "instruments" (a fixed sound), the
+training split uses other instruments than the validation and test splits (so family
+classification must generalise across instruments, not recognise one), velocities come from
+NSynth's five values, and softer notes are darker as well as quieter, as on real instruments.
+Each note also perturbs its instrument's parameters by a few percent (no two notes of a real
+instrument are identical either).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from ssl_music_bench.data.synth.dsp import SAMPLE_RATE, filtered, midi_to_hz
+from ssl_music_bench.data.synth.families import NOTE_SECONDS, draw_family_params, play_family
+
+NOTE_FAMILIES: tuple[str, ...] = (
+    "bass", "brass", "flute", "guitar", "keyboard", "mallet", "organ", "reed", "string", "synth_lead",
+    "vocal",
+)
+# Five octaves from C2 to C6: every family is played over the same range, so pitch alone never
+# gives the family away (NSynth's families have different ranges, a shortcut we avoid).
+NOTE_PITCHES: tuple[int, ...] = tuple(range(36, 85))
+NOTE_VELOCITIES: tuple[int, ...] = (25, 50, 75, 100, 127)  # the five velocities of NSynth
+TRAIN_INSTRUMENTS = 6  # per family; instruments 0-5 play the training split
+HELD_OUT_INSTRUMENTS = 2  # instruments 6-7 play the validation and test splits (as in NSynth)
+NOTE_SAMPLES = int(NOTE_SECONDS * SAMPLE_RATE)
+_JITTER = 0.05  # relative spread of a note's parameters around its instrument's
+_CHOICES = {"bar", "square", "female", "vowel"}  # discrete parameters, never jittered
+
+
+@dataclass(frozen=True)
+class Note:
+    """One rendered note (float32, peak below 1) and its labels."""
+
+    audio: np.ndarray
+    family: str
+    pitch: int
+    velocity: int
+    instrument: str
+
+
+def instrument_name(family: str, number: int) -> str:
+    """NSynth-style instrument name, e.g. ``brass_synthetic_003``."""
+    return f"{family}_synthetic_{number:03d}"
+
+
+def instrument_params(seed: int, family: str, number: int) -> dict[str, float]:
+    """The fixed parameters of instrument ``number`` of ``family`` (the same in every split)."""
+    # a 4-word seed with a non-zero tag cannot coincide with a 3-word per-note seed
+    rng = np.random.default_rng([seed, NOTE_FAMILIES.index(family), number, 1000])
+    return draw_family_params(family, rng)
+
+
+def generate_note(seed: int, split_index: int, index: int) -> Note:
+    """Note ``index`` of split ``split_index`` (0 train, 1 valid, 2 test).
+
+    Families are dealt round-robin, so every split of at least 11 notes holds every family;
+    everything else is drawn from the note's own generator, so notes can be made in any order.
+    """
+    family = NOTE_FAMILIES[index % len(NOTE_FAMILIES)]
+    rng = np.random.default_rng([seed, split_index, index])
+    if split_index == 0:
+        number = int(rng.integers(TRAIN_INSTRUMENTS))
+    else:
+        number = TRAIN_INSTRUMENTS + int(rng.integers(HELD_OUT_INSTRUMENTS))
+    pitch = int(rng.choice(NOTE_PITCHES))
+    velocity = int(rng.choice(NOTE_VELOCITIES))
+    params = {  # choices (which bar, which waveform, ...) stay; amounts vary by a few percent
+        name: value if name in _CHOICES else value * float(np.exp(rng.normal(0.0, _JITTER)))
+        for name, value in instrument_params(seed, family, number).items()
+    }
+    note = play_family(family, pitch, params, rng)
+    # softer notes are darker: a gentle low-pass that opens with velocity, never below the
+    # fundamental's 4th harmonic so the pitch stays clear
+    strength = velocity / 127.0
+    cutoff = max(4 * float(midi_to_hz(pitch)), 1500.0 + 5500.0 * strength**2)
+    if cutoff < 0.45 * SAMPLE_RATE:
+        note = filtered(note, "lowpass", cutoff, order=1)
+        note /= max(float(np.abs(note).max()), 1e-9)
+    gain = 0.1 + 0.8 * strength**1.5  # peak about -15 dBFS at velocity 25, -1 dBFS at 127
+    return Note((note * gain).astype(np.float32), family, pitch, velocity, instrument_name(family, number))

@@ -1,0 +1,2 @@
+"""Frozen evaluation: chunked embeddings and their cache, label fractions, probes and metrics.
+"""

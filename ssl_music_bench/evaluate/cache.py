@@ -1,0 +1,117 @@
+"""The embedding cache, and listing/clearing of everything cached under the home directory.
+
+Embeddings of a split are keyed by the weights' content hash, the store's manifest hash, the
+clips embedded and the chunking, so every probe seed, label fraction and task that embeds the
+same clips with the same checkpoint reuses them (synth-tags and synth-genre share their songs).
+Entries are written to a temporary name and renamed into place; an unreadable entry is
+reported, deleted and rebuilt.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from safetensors import SafetensorError
+from safetensors.torch import load_file, save_file
+from torch import Tensor
+
+from ssl_music_bench.home import checkpoints_dir, embeddings_dir
+from ssl_music_bench.train.checkpoint import CONFIG
+
+
+def embedding_key(weights_sha256: str, manifest_sha256: str, ids: list[str], sample_rate: int, chunk: int) -> str:
+    digest = hashlib.sha256(json.dumps([weights_sha256, manifest_sha256, ids, sample_rate, chunk]).encode())
+    return digest.hexdigest()[:24]
+
+
+def load_embeddings(home: Path, key: str) -> tuple[Tensor, Tensor] | None:
+    """(embeddings, owner) when cached; None when absent or unreadable (then it is removed)."""
+    path = embeddings_dir(home) / f"{key}.safetensors"
+    if not path.is_file():
+        return None
+    try:
+        tensors = load_file(str(path))
+        return tensors["embeddings"], tensors["owner"]
+    except (SafetensorError, KeyError, OSError) as error:
+        print(f"warning: the cached embeddings {path.name} are unreadable ({error}); rebuilding them")
+        path.unlink(missing_ok=True)
+        return None
+
+
+def save_embeddings(home: Path, key: str, embeddings: Tensor, owner: Tensor, about: dict[str, str]) -> None:
+    directory = embeddings_dir(home)
+    directory.mkdir(parents=True, exist_ok=True)
+    handle, temporary = tempfile.mkstemp(dir=directory, prefix=f".{key}.", suffix=".tmp")
+    os.close(handle)
+    try:
+        save_file({"embeddings": embeddings.contiguous(), "owner": owner.contiguous()}, temporary, metadata=about)
+        os.replace(temporary, directory / f"{key}.safetensors")
+    finally:
+        Path(temporary).unlink(missing_ok=True)
+
+
+@dataclass(frozen=True)
+class CacheEntry:
+    kind: str  # "checkpoint", "resume" (an interrupted pretraining's state) or "embeddings"
+    path: Path
+    bytes: int
+    about: dict[str, str]
+
+    def matches(self, method: str | None, task: str | None) -> bool:
+        return (method is None or self.about.get("method") == method) and (
+            task is None or self.kind in PRETRAINING_KINDS or self.about.get("task") == task
+        )
+
+
+def _size(path: Path) -> int:
+    return sum(p.stat().st_size for p in path.rglob("*") if p.is_file()) if path.is_dir() else path.stat().st_size
+
+
+PRETRAINING_KINDS = ("checkpoint", "resume")  # shared by every task, so a task filter keeps them
+
+
+def _about_pretraining(spec: dict[str, Any]) -> dict[str, str]:
+    return {"method": str(spec.get("method")), "encoder": str(spec.get("encoder")), "seed": str(spec.get("seed"))}
+
+
+def cache_entries(home: Path) -> list[CacheEntry]:
+    from safetensors import safe_open
+
+    entries = []
+    for directory in sorted(checkpoints_dir(home).glob("*")):
+        if directory.is_dir() and (directory / CONFIG).is_file():
+            spec = json.loads((directory / CONFIG).read_text()).get("spec", {})
+            entries.append(CacheEntry("checkpoint", directory, _size(directory), _about_pretraining(spec)))
+        elif directory.is_dir() and directory.name.endswith(".resume") and (directory / "spec.json").is_file():
+            spec = json.loads((directory / "spec.json").read_text())  # an interrupted pretraining
+            entries.append(CacheEntry("resume", directory, _size(directory), _about_pretraining(spec)))
+    for path in sorted(embeddings_dir(home).glob("*.safetensors")):
+        try:
+            with safe_open(str(path), framework="pt") as handle:
+                about = dict(handle.metadata() or {})
+        except (SafetensorError, OSError):
+            about = {"state": "unreadable"}
+        entries.append(CacheEntry("embeddings", path, _size(path), about))
+    return entries
+
+
+def clear_cache(home: Path, method: str | None = None, task: str | None = None) -> list[CacheEntry]:
+    """Remove the entries of a method and/or a task (all when neither is given); return them.
+
+    A task filter removes embeddings only: checkpoints are shared by every task.
+    """
+    removed = []
+    for entry in cache_entries(home):
+        if task is not None and entry.kind in PRETRAINING_KINDS:
+            continue
+        if entry.matches(method, task):
+            shutil.rmtree(entry.path) if entry.path.is_dir() else entry.path.unlink()
+            removed.append(entry)
+    return removed

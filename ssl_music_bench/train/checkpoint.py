@@ -1,0 +1,60 @@
+"""Pretrained checkpoints: safetensors weights plus a JSON config, content-addressed.
+
+A checkpoint is keyed by everything that determines it (method and its config, encoder,
+pretraining data, protocol and its hash, seed), so a second run that needs the same pretraining
+reuses it. Weights are loaded without pickle. Both files are written to a temporary directory
+that is renamed into place, so an interrupted run never leaves a half-written checkpoint.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from pathlib import Path
+from typing import Any
+
+from safetensors.torch import load_file, save_file
+from torch import nn
+
+from ssl_music_bench.io import published_directory
+
+WEIGHTS = "model.safetensors"
+CONFIG = "config.json"
+
+
+def checkpoint_key(spec: dict[str, Any]) -> str:
+    """Short stable hash of the JSON of everything that determines the weights."""
+    return hashlib.sha256(json.dumps(spec, sort_keys=True, default=str).encode()).hexdigest()[:16]
+
+
+def file_sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def resume_directory(directory: Path) -> Path:
+    """Where an unfinished pretraining of ``directory``'s spec keeps its resume checkpoint."""
+    return directory.with_name(directory.name + ".resume")
+
+
+def is_complete(directory: Path) -> bool:
+    return (directory / WEIGHTS).is_file() and (directory / CONFIG).is_file()
+
+
+def save_checkpoint(directory: Path, model: nn.Module, config: dict[str, Any]) -> str:
+    """Write weights and config atomically; return the weights' content hash."""
+    state = {name: tensor.detach().cpu().contiguous() for name, tensor in model.state_dict().items()}
+    with published_directory(directory) as partial:
+        save_file(state, str(partial / WEIGHTS))
+        sha = file_sha256(partial / WEIGHTS)
+        (partial / CONFIG).write_text(json.dumps({**config, "weights_sha256": sha}, indent=2, default=str))
+    return sha
+
+
+def load_checkpoint(directory: Path, model: nn.Module) -> dict[str, Any]:
+    """Load weights (strictly: every tensor must match) and return the stored config."""
+    model.load_state_dict(load_file(str(directory / WEIGHTS)), strict=True)
+    return json.loads((directory / CONFIG).read_text())

@@ -1,0 +1,39 @@
+"""Protocols: built-ins load, user files load, bad values are refused clearly."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from ssl_music_bench.contracts.protocol import builtin_protocols, load_protocol
+from ssl_music_bench.errors import BenchError
+
+
+def test_builtin_protocols() -> None:
+    assert {"v1", "cpu"} <= set(builtin_protocols())
+    v1, cpu = load_protocol("v1"), load_protocol("cpu")
+    assert v1.pretrain.batch_size == 96 and v1.pretrain.steps == 10_000
+    assert v1.pretrain.data == "mtat" and v1.version == 2  # CLMR's pretraining data
+    assert cpu.pretrain.data == "synth-tags"
+    assert {"data", "sample_handling", "optimiser", "batch_size", "steps", "probe"} <= set(v1.source)
+    assert cpu.name == "cpu" and cpu.pretrain.steps < 100
+    assert cpu.probe.learning_rate == v1.probe.learning_rate == 1e-3  # same recipe, smaller budget
+    assert len(v1.sha256) == 64 and v1.sha256 != cpu.sha256
+
+
+def test_protocol_from_file(tiny_protocol_file: Path) -> None:
+    protocol = load_protocol(str(tiny_protocol_file))
+    assert protocol.name == "test-tiny" and protocol.synth_size == "tiny"
+
+
+def test_unknown_and_bad_protocols(tmp_path: Path) -> None:
+    with pytest.raises(BenchError, match='Did you mean "cpu"'):
+        load_protocol("cpuu")
+    bad = tmp_path / "bad.toml"
+    bad.write_text('name = "x"\nversion = 1\ndescription = ""\n[pretrain]\ndata = "synth-tags"\nbatch_size = 1\nsteps = 3\n')
+    with pytest.raises(BenchError, match="batch of at least 2"):
+        load_protocol(str(bad))
+    bad.write_text('name = "x"\n[pretrain]\nbatch = 3\n')
+    with pytest.raises(BenchError, match="not valid"):
+        load_protocol(str(bad))

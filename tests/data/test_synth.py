@@ -1,0 +1,193 @@
+"""Tests of the built-in synthetic corpus (ssl_music_bench.data.synth), on the "tiny" size."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from ssl_music_bench.data.store import INT16_SCALE, SPLITS, ClipStore, to_int16
+from ssl_music_bench.data.synth import (
+    NOTE_FAMILIES,
+    NOTE_PITCHES,
+    NOTE_VELOCITIES,
+    SIZES,
+    SONG_TAGS,
+    SOURCES,
+    STYLES,
+    ensure_corpus,
+    generate_note,
+    generate_song,
+    plan_song,
+)
+from ssl_music_bench.data.synth.styles import FAST_BPM, SLOW_BPM, TIMBRES
+from ssl_music_bench.errors import BenchError
+
+SEED = 0
+
+
+@pytest.fixture(scope="module")
+def home(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return tmp_path_factory.mktemp("home")
+
+
+@pytest.fixture(scope="module")
+def songs(home: Path) -> ClipStore:
+    return ensure_corpus(home, "songs", "tiny", seed=SEED, verbose=False)
+
+
+@pytest.fixture(scope="module")
+def notes(home: Path) -> ClipStore:
+    return ensure_corpus(home, "notes", "tiny", seed=SEED, verbose=False)
+
+
+def _tags_by_split(store: ClipStore, split: str) -> list[set[str]]:
+    return [set(store.items[i].labels) for i in store.indices(split)]
+
+
+def test_sources_follow_open_unmix_naming(songs: ClipStore) -> None:
+    assert SOURCES == ("drums", "bass", "vocals", "other")
+    assert songs.sources == SOURCES
+    assert songs.sample_rate == 16_000
+    spec = SIZES["tiny"]
+    assert [len(songs.indices(split)) for split in SPLITS] == list(spec.songs)
+    assert {info.length for info in songs} == {int(spec.song_seconds * 16_000)}
+    assert songs.items[0].id == "song-train-00000"
+
+
+def test_same_seed_same_bytes_and_other_seed_differs(home: Path, notes: ClipStore, tmp_path: Path) -> None:
+    again = ensure_corpus(tmp_path, "notes", "tiny", seed=SEED, verbose=False)
+    shards = sorted(p.name for p in notes.root.glob("*.npy"))
+    assert shards == sorted(p.name for p in again.root.glob("*.npy"))
+    for name in shards:
+        assert (notes.root / name).read_bytes() == (again.root / name).read_bytes()
+    assert (notes.root / "manifest.jsonl").read_text() == (again.root / "manifest.jsonl").read_text()
+
+    first, second, other = (generate_song(seed, 1, 3, 2.0) for seed in (SEED, SEED, SEED + 1))
+    for source in SOURCES:
+        assert to_int16(first.stems[source]).tobytes() == to_int16(second.stems[source]).tobytes()
+    assert to_int16(first.mix).tobytes() == to_int16(second.mix).tobytes()
+    assert to_int16(first.mix).tobytes() != to_int16(other.mix).tobytes()
+    assert not np.array_equal(generate_note(SEED, 0, 0).audio, generate_note(SEED + 1, 0, 0).audio)
+
+
+def test_items_do_not_depend_on_generation_order(songs: ClipStore) -> None:
+    # the store was rendered by worker processes; single items rendered here must match it
+    seconds = SIZES["tiny"].song_seconds
+    for split_index, index in ((0, 0), (0, 17), (2, 5)):
+        position = [info.id for info in songs].index(f"song-{SPLITS[split_index]}-{index:05d}")
+        song = generate_song(SEED, split_index, index, seconds)
+        stored = songs._array("mix", songs.items[position].shard)
+        start = songs.items[position].offset
+        assert np.array_equal(stored[start : start + len(song.mix)], to_int16(song.mix))
+
+
+def test_stems_sum_exactly_to_the_mix() -> None:
+    for index in range(8):  # one song of every style: the round robin deals each once
+        song = generate_song(SEED, 0, index, 2.0)
+        assert song.mix.dtype == np.float32
+        assert all(stem.dtype == np.float32 for stem in song.stems.values())
+        total = song.stems["drums"] + song.stems["bass"] + song.stems["vocals"] + song.stems["other"]
+        assert np.array_equal(song.mix, total)
+        assert max(np.abs(x).max() for x in (song.mix, *song.stems.values())) <= 1.0
+
+
+def test_stored_stems_sum_to_the_mix_within_rounding(songs: ClipStore) -> None:
+    for index in range(len(songs)):
+        total = sum(songs.read(index, source=source) for source in SOURCES)
+        assert np.abs(songs.read(index) - total).max() <= 4 / INT16_SCALE
+
+
+def test_absent_sources_are_silent_and_present_ones_are_not(songs: ClipStore) -> None:
+    silent, levels = 0, []
+    for index, info in enumerate(songs):
+        assert set(info.extra["present"]) == set(SOURCES)
+        for source, present in info.extra["present"].items():
+            stem = songs.read(index, source=source)
+            if present:
+                assert stem.any(), (info.id, source)
+                levels.append(float(np.abs(stem).mean()))
+            else:
+                assert not stem.any(), (info.id, source)
+                silent += 1
+    assert silent > 0
+    # MSA calls a source silent when mean |x| <= 0.01 over 4 s; a soft source in a quiet song
+    # may fall below that (as in real music), but almost all present ones are above it
+    assert np.mean(np.array(levels) > 0.01) >= 0.9
+
+
+def test_every_tag_is_present_and_absent_in_train(songs: ClipStore) -> None:
+    train = _tags_by_split(songs, "train")
+    for tag in SONG_TAGS:
+        count = sum(tag in tags for tags in train)
+        assert 0 < count < len(train), f"tag {tag!r} on {count} of {len(train)} train songs"
+
+
+def test_default_size_plans_cover_every_tag() -> None:
+    # rendering the default corpus takes too long for a unit test; apart from loud/quiet
+    # (which the styles' loudness ranges decide), the tags follow from the plans alone
+    plans = [plan_song(SEED, 0, index) for index in range(SIZES["default"].songs[0])]
+    facts = {
+        "drums": [p.present["drums"] for p in plans],
+        "bass": [p.present["bass"] for p in plans],
+        "male vocal": [p.voice == "male" for p in plans],
+        "female vocal": [p.voice == "female" for p in plans],
+        "no vocals": [p.voice is None for p in plans],
+        "fast": [p.tempo >= FAST_BPM for p in plans],
+        "slow": [p.tempo <= SLOW_BPM for p in plans],
+        **{timbre: [timbre in p.timbres for p in plans] for timbre in TIMBRES},
+        **{style: [p.style == style for p in plans] for style in STYLES},
+    }
+    for tag, flags in facts.items():
+        assert any(flags) and not all(flags), tag
+
+
+def test_song_labels_and_fields(songs: ClipStore) -> None:
+    for info in songs:
+        assert info.labels and set(info.labels) <= set(SONG_TAGS)
+        assert list(info.labels) == [tag for tag in SONG_TAGS if tag in info.labels]  # vocabulary order
+        assert info.extra["style"] in STYLES and info.extra["style"] in info.labels
+        assert sum(tag in info.labels for tag in ("male vocal", "female vocal", "no vocals")) == 1
+        assert not {"fast", "slow"} <= set(info.labels) and not {"loud", "quiet"} <= set(info.labels)
+        assert ("no vocals" in info.labels) != info.extra["present"]["vocals"]
+        assert isinstance(info.extra["tempo"], float) and isinstance(info.extra["key"], str)
+    assert songs.header["label_vocabulary"] == list(SONG_TAGS)
+
+
+def test_notes_cover_every_family_in_every_split(notes: ClipStore) -> None:
+    assert notes.sources == ()
+    assert len(NOTE_FAMILIES) == 11 and NOTE_FAMILIES[0] == "bass" and NOTE_FAMILIES[-1] == "vocal"
+    instruments: dict[str, set[str]] = {}
+    for split, count in zip(SPLITS, SIZES["tiny"].notes):
+        items = [notes.items[i] for i in notes.indices(split)]
+        assert len(items) == count
+        assert {info.extra["family"] for info in items} == set(NOTE_FAMILIES)
+        instruments[split] = {info.extra["instrument"] for info in items}
+    assert not instruments["train"] & (instruments["valid"] | instruments["test"])
+    for index, info in enumerate(notes):
+        assert info.labels == (info.extra["family"],) and info.length == 64_000
+        assert info.extra["pitch"] in NOTE_PITCHES and info.extra["velocity"] in NOTE_VELOCITIES
+        assert info.id.startswith(f"note-{info.split}-")
+        assert np.abs(notes.read(index)).max() > 0.01
+
+
+def test_second_call_reuses_the_store(home: Path, songs: ClipStore) -> None:
+    marker = songs.root / "store.json"
+    before = os.stat(marker).st_mtime_ns
+    shard_before = os.stat(songs.root / "mix-00000.npy").st_mtime_ns
+    again = ensure_corpus(home, "songs", "tiny", seed=SEED, verbose=False)
+    assert again.root == songs.root
+    assert os.stat(marker).st_mtime_ns == before
+    assert os.stat(songs.root / "mix-00000.npy").st_mtime_ns == shard_before
+    assert len(again) == len(songs)
+
+
+def test_unknown_size_is_a_bench_error(tmp_path: Path) -> None:
+    with pytest.raises(BenchError, match="tiny") as error:
+        ensure_corpus(tmp_path, "songs", "tinny")
+    assert "default" in str(error.value) and "Did you mean" in str(error.value)
+    with pytest.raises(BenchError):
+        ensure_corpus(tmp_path, "chords", "tiny")  # type: ignore[arg-type]
+    assert not (tmp_path / "data").exists() or not any((tmp_path / "data").iterdir())

@@ -1,0 +1,47 @@
+"""Reuse: embeddings cached per (weights, clips, chunking), corrupt entries rebuilt, ls/clear."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from rich.console import Console
+
+from ssl_music_bench.cli import main
+from ssl_music_bench.contracts.protocol import load_protocol
+from ssl_music_bench.evaluate.cache import cache_entries, clear_cache
+from ssl_music_bench.home import embeddings_dir
+from ssl_music_bench.run import run_benchmark
+
+
+def test_second_task_on_the_same_clips_reuses_checkpoint_and_embeddings(tmp_path: Path, tiny_protocol_file: Path) -> None:
+    home = tmp_path / "home"
+    protocol = load_protocol(str(tiny_protocol_file))
+    quiet = Console(quiet=True)
+    tags, _ = run_benchmark("random-init", "effnet", "synth-tags", protocol, 0, home, quiet, False)
+    genre, _ = run_benchmark("random-init", "effnet", "synth-genre", protocol, 0, home, quiet, False)
+    assert tags["reused_embeddings"] == [] and tags["pretraining"]["reused"] is False
+    assert genre["reused_embeddings"] == ["train", "valid", "test"] and genre["pretraining"]["reused"] is True
+    assert len(list(embeddings_dir(home).glob("*.safetensors"))) == 3
+
+    # a corrupt entry is detected, removed and rebuilt, and the result does not change
+    for entry in embeddings_dir(home).glob("*.safetensors"):
+        entry.write_bytes(b"garbage")
+    again, _ = run_benchmark("random-init", "effnet", "synth-genre", protocol, 0, home, quiet, False)
+    assert again["reused_embeddings"] == [] and again["metrics"] == genre["metrics"]
+
+    kinds = sorted(entry.kind for entry in cache_entries(home))
+    assert kinds == ["checkpoint", "embeddings", "embeddings", "embeddings"]
+    assert clear_cache(home, task="synth-genre") and all(e.kind == "checkpoint" for e in cache_entries(home))
+    assert len(clear_cache(home, method="random-init")) == 1 and cache_entries(home) == []
+
+
+def test_cache_commands(tmp_path: Path, capsys) -> None:  # type: ignore[no-untyped-def]
+    home = tmp_path / "home"
+    assert main(["cache", "ls", "--home", str(home)]) == 0
+    assert "0 entries" in capsys.readouterr().out
+    assert main(["cache", "clear", "--home", str(home)]) == 2
+    assert "--all" in capsys.readouterr().err
+    assert main(["cache", "clear", "--all", "--home", str(home)]) == 0
+    assert main(["protocol", "show", "v1"]) == 0
+    shown = capsys.readouterr().out
+    assert 'name = "v1"' in shown and "sha256" in shown

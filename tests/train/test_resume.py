@@ -1,0 +1,125 @@
+"""An interrupted pretraining resumes from its last checkpoint and ends with the same result.
+
+The end-to-end test kills `bench run` for real (SIGKILL, from inside the training process at a
+chosen step, so the moment is deterministic), runs the same command again, and compares the
+record with that of a run that was never interrupted: same weights hash, same loss curve, same
+metrics. The sampler tests check the piece that makes this work: a batch sampler started at
+step k yields exactly the tail of its full sequence.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+from pathlib import Path
+
+import numpy as np
+import pytest
+from conftest import TINY_PROTOCOL
+
+from ssl_music_bench.data.multisource import ExcerptGrid, SourceBatchSampler
+from ssl_music_bench.data.sampler import ShardedBatchSampler
+from ssl_music_bench.evaluate.cache import cache_entries
+from ssl_music_bench.train.pretrain import RESUME_FILE, checkpoint_interval
+
+KILLABLE_PLUGIN = '''
+"""Test plugin: CLMR whose process kills itself (SIGKILL) at training step BENCH_TEST_KILL_AT."""
+import os
+import signal
+
+from ssl_music_bench import register_method
+from ssl_music_bench.methods.clmr import CLMR
+
+
+@register_method("killable-clmr", paper="test double of CLMR (Spijkervet & Burgoyne 2021)")
+class KillableCLMR(CLMR):
+    """CLMR; with BENCH_TEST_KILL_AT=k set, its process dies at its k-th training step."""
+
+    calls = 0
+
+    def training_loss(self, batch):
+        KillableCLMR.calls += 1
+        if KillableCLMR.calls == int(os.environ.get("BENCH_TEST_KILL_AT", "0")):
+            os.kill(os.getpid(), signal.SIGKILL)
+        return super().training_loss(batch)
+'''
+
+
+def bench_run(home: Path, plugin: Path, protocol: Path, kill_at: int | None = None) -> subprocess.CompletedProcess[str]:
+    env = {k: v for k, v in os.environ.items() if k != "BENCH_TEST_KILL_AT"}
+    if kill_at is not None:
+        env["BENCH_TEST_KILL_AT"] = str(kill_at)
+    command = ["bench", "run", "--plugin", str(plugin), "--method", "killable-clmr", "--encoder", "effnet",
+               "--task", "synth-genre", "--protocol", str(protocol), "--home", str(home), "--no-progress"]
+    return subprocess.run(command, capture_output=True, text=True, env=env, timeout=600)
+
+
+def only_record(home: Path) -> dict:
+    paths = list((home / "records").rglob("*.json"))
+    assert len(paths) == 1, paths
+    return json.loads(paths[0].read_text())
+
+
+def test_killed_pretraining_restarts_and_ends_with_the_same_record(tmp_path: Path) -> None:
+    plugin = tmp_path / "killable.py"
+    plugin.write_text(KILLABLE_PLUGIN)
+    protocol = tmp_path / "resume-tiny.toml"
+    protocol.write_text(TINY_PROTOCOL.replace("steps = 2", "steps = 6"))
+    assert checkpoint_interval(6) == 1  # a resume checkpoint after every step
+
+    uninterrupted = bench_run(tmp_path / "a", plugin, protocol)
+    assert uninterrupted.returncode == 0, uninterrupted.stderr[-3000:]
+
+    home = tmp_path / "b"
+    killed = bench_run(home, plugin, protocol, kill_at=5)
+    assert killed.returncode == -signal.SIGKILL, killed.stderr[-3000:]
+    checkpoints = home / "checkpoints"
+    assert not list(checkpoints.glob("*/model.safetensors")), "a killed run must leave no final checkpoint"
+    (resume_dir,) = checkpoints.glob("*.resume")
+    assert (resume_dir / RESUME_FILE).is_file()
+    assert not list(home.rglob("records/**/*.json")), "a killed run must write no record"
+    listed = [(e.kind, e.about["method"]) for e in cache_entries(home)]
+    assert ("resume", "killable-clmr") in listed  # `bench cache ls` shows the interrupted run
+
+    restarted = bench_run(home, plugin, protocol)
+    assert restarted.returncode == 0, restarted.stderr[-3000:]
+    assert "resuming the interrupted pretraining" in restarted.stdout + restarted.stderr
+    assert not resume_dir.exists(), "the resume folder is removed once the final weights are saved"
+
+    expected, got = only_record(tmp_path / "a"), only_record(home)
+    assert got["pretraining"]["resumed_from_step"] == 4  # the step-4 checkpoint; step 5 died
+    assert expected["pretraining"]["resumed_from_step"] is None
+    assert got["pretraining"]["weights_sha256"] == expected["pretraining"]["weights_sha256"]
+    assert got["pretraining"]["loss_curve"] == expected["pretraining"]["loss_curve"]
+    assert got["pretraining"]["steps"] == expected["pretraining"]["steps"] == 6
+    assert got["metrics"] == expected["metrics"]
+    assert got["valid_metrics"] == expected["valid_metrics"]
+
+
+def test_checkpoint_interval_gives_about_twenty_per_run() -> None:
+    assert checkpoint_interval(1) == 1
+    assert checkpoint_interval(20) == 1
+    assert checkpoint_interval(10_000) == 500
+
+
+@pytest.mark.parametrize(("rank", "world"), [(0, 1), (1, 2)])
+def test_sharded_sampler_started_part_way_yields_the_tail_of_its_sequence(rank: int, world: int) -> None:
+    full = list(ShardedBatchSampler(range(10), 3, 7, seed=5, rank=rank, world_size=world))
+    late = ShardedBatchSampler(range(10), 3, 7, seed=5, rank=rank, world_size=world)
+    late.start_at(4)
+    assert len(late) == 3
+    tail = list(late)
+    assert [[int(d) for d in b] for b in tail] == [[int(d) for d in b] for b in full[4:]]
+    assert [[d.seed for d in b] for b in tail] == [[d.seed for d in b] for b in full[4:]]
+
+
+def test_source_sampler_started_part_way_yields_the_tail_of_its_sequence() -> None:
+    rng = np.random.default_rng(0)
+    grid = ExcerptGrid(clips=np.arange(12), starts=np.zeros(12, dtype=np.int64),
+                       active=rng.random((12, 2)) < 0.7, sources=("drums", "bass"), samples=100)
+    full = list(SourceBatchSampler(grid, 4, 6, seed=3, silent_probability=0.5, rank=0, world_size=1))
+    late = SourceBatchSampler(grid, 4, 6, seed=3, silent_probability=0.5, rank=0, world_size=1)
+    late.start_at(2)
+    assert list(late) == full[2:]
