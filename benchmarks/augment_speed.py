@@ -1,8 +1,8 @@
 """Clips per second of CLMR's augmentation chain: one batched call vs one call per clip.
 
 CLMR's reference pipeline augments each clip separately in data-loader workers (SoX through
-WavAugment, docs/FACTS.md: 19 ms per clip for two views on one core). ssl-music-bench runs
-the chain on the training device over the whole batch (docs/DESIGN.md, "fast"). This script
+WavAugment, docs/FACTS-ADDENDA.md: 19 ms per clip for two views on one core). ssl-music-bench runs
+the chain on the training device over the whole batch (docs/PERFORMANCE.md). This script
 measures both ways of calling the SAME transforms in the same run, interleaved repeat by
 repeat, and prints the fastest of the repeats (as timeit does: background load only ever
 slows a run down) and their ratio.
@@ -21,7 +21,7 @@ import torch
 from torch import Tensor
 
 from ssl_music_bench.augment import CLMRAugment, CLMRAugmentConfig, augment_one_at_a_time
-from ssl_music_bench.train.speed import batched_vs_looped
+from ssl_music_bench.train.speed.timing import batched_vs_looped
 
 
 def parse_args() -> argparse.Namespace:

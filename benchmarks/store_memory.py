@@ -55,7 +55,7 @@ script warns).
     python benchmarks/store_memory.py --clips 20 --seconds 10 --out store_memory.json
     python benchmarks/store_memory.py --dir /data/scratch --workers 2 --cache cold --keep
 
-Memory is reported, never asserted (docs/DESIGN.md).
+Memory is reported, never asserted, like speed (docs/PERFORMANCE.md).
 """
 
 from __future__ import annotations

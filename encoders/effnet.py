@@ -16,7 +16,7 @@ from ssl_music_bench.contracts.registry import register_encoder
 from ssl_music_bench.encoders.logmel import LogMel, LogMelConfig
 
 
-@register_encoder("effnet", paper="COLA, ICASSP 2021; Tan & Le, ICML 2019")
+@register_encoder("effnet", paper="Tan & Le, ICML 2019; as used by COLA (Saeed, Grangier & Zeghidour, ICASSP 2021)")
 class EfficientNetB0(Encoder):
     """EfficientNet-B0 (timm, from scratch) on a 64-bin log-mel at 16 kHz, global max pool, 1280-d (COLA)."""
 
@@ -30,7 +30,6 @@ class EfficientNetB0(Encoder):
     embed_dim = 1280
     frame_dim = 1280
     sequence_hop = 32 * 160  # the backbone's time stride x the mel hop: one frame per 320 ms
-    paper = "Saeed et al., ICASSP 2021 (COLA)"
 
     def __init__(self) -> None:
         import timm  # here, not at the top: importing timm (and torchvision) costs seconds at every start

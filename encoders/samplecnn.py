@@ -9,7 +9,7 @@ reduce 59,049 samples to one frame; a final conv gives the 512-d embedding.
 
 For frame-level methods (CPC) ``sequence`` is the output of the 5th pooled block: 256-d steps
 every 3^6 = 729 samples (33 ms; 81 steps per crop, receptive field 1,455 samples), the layer
-closest to CPC's own encoder (480-sample hop, 710-sample receptive field; FACTS.md, CPC).
+closest to CPC's own encoder (480-sample hop, 710-sample receptive field; Spijkervet/CLMR v1 modules/cpc).
 """
 
 from __future__ import annotations
@@ -31,7 +31,7 @@ def conv_bn_relu(in_channels: int, out_channels: int, stride: int = 1, padding: 
     ]
 
 
-@register_encoder("samplecnn", paper="Lee et al., SMC 2017; CLMR, ISMIR 2021")
+@register_encoder("samplecnn", paper="Lee, Park, Kim & Nam, SMC 2017; as in CLMR (Spijkervet & Burgoyne, ISMIR 2021)")
 class SampleCNN(Encoder):
     """SampleCNN 3^9 on raw 22,050 Hz audio (Lee et al. 2017, as in CLMR), 512-d."""
 
@@ -43,7 +43,6 @@ class SampleCNN(Encoder):
     sequence_blocks = 5  # sequence(): the output of this many pooled blocks
     sequence_dim = BLOCK_CHANNELS[sequence_blocks - 1][1]  # 256
     sequence_hop = 3 ** (1 + sequence_blocks)  # stem stride 3, then max-pool(3) per block: 729
-    paper = "Lee et al., SMC 2017; Spijkervet & Burgoyne, ISMIR 2021"
 
     def __init__(self) -> None:
         super().__init__()

@@ -8,6 +8,10 @@ Run it with the built-in encoders and tasks, without installing anything:
 The positive pair is two random crops of one excerpt (no other augmentation); the other
 songs in the batch are the negatives. This is the idea of COLA (Saeed et al., ICASSP 2021)
 with SimCLR's cosine-similarity NT-Xent loss (Chen et al., ICML 2020) from lightly.
+
+The decorator is the one place the method is described (its name and paper; a baseline would
+also give ``baseline="floor"`` or ``"ceiling"``); what the code relies on (``accepts``,
+``config_class``) is a class attribute.
 """
 
 from __future__ import annotations
@@ -17,10 +21,8 @@ from dataclasses import dataclass
 from lightly.loss import NTXentLoss
 from torch import Tensor, nn
 
-from ssl_music_bench import register_method
-from ssl_music_bench.augment import random_crop
-from ssl_music_bench.contracts.encoder import Encoder
-from ssl_music_bench.contracts.method import Method
+from ssl_music_bench import Encoder, Method, register_method
+from ssl_music_bench.augment import random_crop  # the batched crop the built-in methods use
 
 
 @dataclass

@@ -53,7 +53,6 @@ class CLMR(Method):
 
     accepts = frozenset({"wave", "mel"})  # the chain acts on the wave, before any frontend
     config_class = CLMRConfig
-    paper = "Spijkervet & Burgoyne, ISMIR 2021"
 
     def __init__(self, encoder: Encoder, config: CLMRConfig | None = None) -> None:
         super().__init__(encoder, config)

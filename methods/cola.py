@@ -25,16 +25,14 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import torch
-import torch.distributed as dist
 import torch.nn.functional as F
-from lightly.utils.dist import gather
 from torch import Tensor, nn
 
 from ssl_music_bench.augment import random_crop
 from ssl_music_bench.contracts.encoder import Encoder
 from ssl_music_bench.contracts.method import Method
 from ssl_music_bench.contracts.registry import register_method
-from ssl_music_bench.train.draws import draw
+from ssl_music_bench.train.distributed import draw, gather_rows
 
 
 @dataclass
@@ -42,7 +40,7 @@ class COLAConfig:
     embedding_dim: int = 512  # cola/main.py --embedding_dim
     positive_noise: float = 0.001  # cola/main.py --noise, relative to the excerpt's l2 norm
     # protocol choice: COLA draws both crops from the whole clip; MSCOL_SMC23 (whose COLA rows
-    # FACTS.md reproduces) from ~4 s excerpts (392 frames). Never shorter than one crop.
+    # report/reported.py holds) from ~4 s excerpts (392 frames). Never shorter than one crop.
     excerpt_seconds: float = 4.0
     # COLA code: Adam 1e-3 at batch 64 (cola/main.py; also MSCOL_SMC23 at batch 128) -- our
     # default, as our batches are of that size; the paper used Adam 1e-4 at batch 1024
@@ -65,25 +63,11 @@ def cola_loss(anchor: Tensor, positive: Tensor, weight: Tensor, label_offset: in
     return F.cross_entropy(bilinear_logits(anchor, positive, weight), labels)
 
 
-def gather_rows(x: Tensor) -> tuple[Tensor, int]:
-    """(x of every process stacked along dim 0, offset of this process's rows), with gradients.
-
-    The backward pass sums the gradients of every process's loss for this process's rows
-    (lightly's GatherLayer). With DDP's gradient averaging over N processes, each holding the
-    mean loss of its B anchors against all N x B positives, the parameters then get the gradient
-    of the mean loss over all N x B anchors: exactly the single-process loss of the whole batch.
-    Every process must hold the same number of rows. Single process: ``(x, 0)``, untouched.
-    """
-    if not (dist.is_available() and dist.is_initialized()) or dist.get_world_size() == 1:
-        return x, 0
-    return torch.cat(gather(x), dim=0), dist.get_rank() * x.shape[0]
-
-
 def add_positive_noise(positive: Tensor, excerpt: Tensor, ratio: float) -> Tensor:
     """``positive + ratio x ||excerpt||_2 x N(0, 1)``: COLA's noise on the positive crop.
 
     The excerpt stands for the l2-normalised clip of the COLA code (see the module doc); the
-    noise is one row per global example (ssl_music_bench/train/draws.py).
+    noise is one row per global example (ssl_music_bench/train/distributed.py).
     """
     scale = ratio * excerpt.norm(dim=1, keepdim=True)
     noise = draw(len(positive), lambda n: torch.randn((n, positive.shape[1]), device=positive.device))
@@ -116,7 +100,6 @@ class COLA(Method):
 
     accepts = frozenset({"wave", "mel"})  # views are crops of the wave, before any frontend
     config_class = COLAConfig
-    paper = "Saeed, Grangier & Zeghidour, ICASSP 2021"
 
     def __init__(self, encoder: Encoder, config: COLAConfig | None = None) -> None:
         super().__init__(encoder, config)

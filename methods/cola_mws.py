@@ -37,17 +37,16 @@ class COLAMWSConfig(MWSConfig, COLAConfig):
     """COLA's settings (methods/cola.py) and MWS's (augment/mws.py), flat so --set reaches both."""
 
 
-@register_method("cola-mws", paper="Garoufis et al., SMC 2023; Zhao et al., ICASSP 2022")
+@register_method("cola-mws", paper="Garoufis, Zlatintsi & Maragos, SMC 2023; Zhao et al., ICASSP 2022")
 class COLAMWS(COLA):
     """COLA with masking, warping and shifting of each view's log-mel (S3T's MWS, as in MSCOL)."""
 
     accepts = frozenset({"mel"})  # MWS acts on the spectrogram the encoder's frontend makes
     config_class = COLAMWSConfig
-    paper = "Garoufis, Zlatintsi & Maragos, SMC 2023; Zhao et al., ICASSP 2022"
 
     def embed(self, waves: Tensor) -> Tensor:
         # Per view (COLA stacks anchors over positives): each view's draws are then per global
-        # example, the same with any number of processes (ssl_music_bench/train/draws.py).
+        # example, the same with any number of processes (ssl_music_bench/train/distributed.py).
         views = self.encoder.frontend(waves).chunk(2)
         spectrogram = torch.cat([mask_warp_shift(view, self.config) for view in views])
         return self.projection(self.encoder.embed_features(spectrogram))

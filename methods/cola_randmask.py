@@ -6,7 +6,7 @@ under a random soft mask. It asks whether MSA's gain comes from *sources* or mer
 an excerpt with a spectrally filtered version of it. The reference code (cgaroufis/MSCOL_SMC23)
 has no such option, so this is our reading:
 
-    "sources replaced by random soft masks of the mixture" (FACTS.md, MSA variants)
+    "sources replaced by random soft masks of the mixture" (our summary of the poster's variant)
 
 The positive is a COLA positive (an independent crop of the same ~4 s mixture excerpt) passed
 through a random smooth soft time-frequency mask, on the device:
@@ -36,7 +36,7 @@ from torch import Generator, Tensor
 
 from ssl_music_bench.contracts.registry import register_method
 from ssl_music_bench.methods.cola import COLA, COLAConfig
-from ssl_music_bench.train.draws import draw
+from ssl_music_bench.train.distributed import draw
 
 
 @dataclass
@@ -71,7 +71,6 @@ class COLARandMask(COLA):
 
     accepts = frozenset({"wave", "mel"})  # the mask acts on the wave crop, before any frontend
     config_class = RandMaskConfig
-    paper = "Garoufis, Zlatintsi & Maragos, SMC 2023"
 
     def views(self, audio: Tensor) -> tuple[Tensor, Tensor]:
         anchor, positive = super().views(audio)

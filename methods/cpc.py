@@ -45,7 +45,7 @@ from ssl_music_bench.errors import BenchError
 @dataclass
 class CPCConfig:
     context_dim: int = 256  # GRU state size (van den Oord et al. 2018; CLMR config_cpc.yaml)
-    negatives: int = 15  # N per prediction (CLMR config_cpc.yaml; FACTS.md)
+    negatives: int = 15  # N per prediction (Spijkervet/CLMR branch v1 config_cpc.yaml)
     horizon_seconds: float = 20 * 480 / 22_050  # CLMR config_cpc.yaml: K = 20 steps of its 480-sample hop
     prediction_steps: int = 0  # K; 0: the fewest steps of the encoder's sequence covering the horizon
     excerpt_seconds: float = 4.0  # per example, at least the encoder's crop (protocol choice, see above)
@@ -112,13 +112,12 @@ def prediction_steps(encoder: Encoder, config: CPCConfig) -> int:
     return max(1, math.ceil(config.horizon_seconds * encoder.sample_rate / hop))
 
 
-@register_method("cpc", paper="van den Oord et al., 2018; CLMR v1")
+@register_method("cpc", paper="van den Oord, Li & Vinyals, arXiv 1807.03748, 2018; as in CLMR's v1 code")
 class CPC(Method):
     """Contrastive predictive coding: a GRU's context predicts future encoder frames (van den Oord et al. 2018)."""
 
     accepts = frozenset({"wave", "mel"})  # any encoder with a frame sequence (Encoder.sequence)
     config_class = CPCConfig
-    paper = "van den Oord, Li & Vinyals, arXiv 1807.03748, 2018"
 
     def __init__(self, encoder: Encoder, config: CPCConfig | None = None) -> None:
         super().__init__(encoder, config)

@@ -23,7 +23,7 @@ column when its positive is active, the centroid column when it is silent:
     L = -1/B sum_i log( exp s(a_i, c_{t_i}) / sum_j exp s(a_i, c_j) )
 
 With no silent positive this is COLA's loss. Columns (and silence flags) are gathered from every
-process; each process keeps its own anchors (methods/cola.py, ``gather_rows``).
+process; each process keeps its own anchors (``gather_rows`` in ssl_music_bench/train/distributed.py).
 
 Training in the reference: Adam 1e-3 (our default), batch 128 and 10,000 steps (the protocol's
 to set), the learning rate halved after half of the steps (``configure_optimizer``).
@@ -46,12 +46,13 @@ from torch.utils.data import DataLoader
 from ssl_music_bench.augment import random_crop
 from ssl_music_bench.contracts.encoder import Encoder
 from ssl_music_bench.contracts.registry import register_method
+from ssl_music_bench.contracts.sources import SOURCES  # the four stems: drums, bass, vocals, other (accompaniment)
 from ssl_music_bench.data.multisource import source_batches
 from ssl_music_bench.data.sampler import Example
 from ssl_music_bench.data.store import ClipStore
-from ssl_music_bench.data.synth.styles import SOURCES  # the four stems: drums, bass, vocals, other (accompaniment)
 from ssl_music_bench.errors import BenchError, did_you_mean
-from ssl_music_bench.methods.cola import COLA, COLAConfig, COLALoss, add_positive_noise, bilinear_logits, gather_rows
+from ssl_music_bench.methods.cola import COLA, COLAConfig, COLALoss, add_positive_noise, bilinear_logits
+from ssl_music_bench.train.distributed import gather_rows
 
 SILENT_BATCH_PROBABILITY = 0.5  # pretraining.py: ttypes = np.random.choice(2) per batch
 
@@ -114,7 +115,6 @@ class MSA(COLA):
     accepts = frozenset({"wave", "mel"})  # views are crops of the wave, made before any frontend
     audio_keys = ("audio", "positive")
     config_class = MSAConfig
-    paper = "Garoufis, Zlatintsi & Maragos, SMC 2023"
 
     def __init__(self, encoder: Encoder, config: MSAConfig | None = None) -> None:
         super().__init__(encoder, config)

@@ -22,7 +22,7 @@ class RandomInitConfig:
     weight_decay: float = 0.0
 
 
-@register_method("random-init", paper="baseline", baseline=True)
+@register_method("random-init", baseline="floor")
 class RandomInit(Method):
     """Baseline: the untrained encoder (seeded initialisation), probed like every other row."""
 

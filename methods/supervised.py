@@ -42,7 +42,7 @@ class LabelledExcerpts(Dataset[Example]):
         return {**self.excerpts[k], "target": self.targets[k]}
 
 
-@register_method("supervised", paper="baseline", baseline=True)
+@register_method("supervised", baseline="ceiling")
 class Supervised(Method):
     """Baseline: the encoder trained end to end on the evaluated task's train labels."""
 

@@ -8,6 +8,7 @@ home is built here, so its layout reads in one place::
     HOME/checkpoints/<method>-<encoder>-<key>/  pretrained weights (+ <...>.resume/ while training)
     HOME/cache/embeddings/<key>.safetensors     frozen embeddings
     HOME/records/<protocol>/<row>.json          run records (+ .failed.json notes)
+    HOME/quarantine/<kind>/                     corrupt artefacts moved aside (never deleted silently)
 """
 
 from __future__ import annotations
@@ -64,3 +65,8 @@ def embeddings_dir(home: Path) -> Path:
 
 def records_dir(home: Path) -> Path:
     return home / "records"
+
+
+def quarantine_dir(home: Path, kind: str) -> Path:
+    """Where a corrupt artefact of one kind (embeddings, checkpoints, ...) is moved for inspection."""
+    return home / "quarantine" / kind

@@ -30,7 +30,7 @@ from pathlib import Path
 from typing import ClassVar
 
 from ssl_music_bench.contracts.registry import register_task
-from ssl_music_bench.data.prepare import PreparedTask, SourceItem
+from ssl_music_bench.contracts.task import PreparedTask, SourceItem
 from ssl_music_bench.errors import BenchError
 
 SMALL_GENRES = ("Electronic", "Experimental", "Folk", "Hip-Hop", "Instrumental", "International", "Pop", "Rock")

@@ -18,7 +18,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from ssl_music_bench.contracts.registry import register_task
-from ssl_music_bench.data.prepare import PreparedTask, SourceItem
+from ssl_music_bench.contracts.task import PreparedTask, SourceItem
 from ssl_music_bench.errors import BenchError
 
 INDEX = "index_msd.tsv"

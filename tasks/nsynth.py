@@ -22,7 +22,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from ssl_music_bench.contracts.registry import register_task
-from ssl_music_bench.data.prepare import PreparedTask, SourceItem
+from ssl_music_bench.contracts.task import PreparedTask, SourceItem
 from ssl_music_bench.data.store import SPLITS, ClipInfo
 from ssl_music_bench.errors import BenchError
 

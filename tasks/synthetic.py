@@ -1,4 +1,4 @@
-"""Tasks on the built-in synthetic multi-source corpus (ssl_music_bench/data/synth).
+"""Tasks on the built-in synthetic multi-source corpus (ssl_music_bench/data/synthetic_corpus.py).
 
 They mirror the real tasks' shapes so every command runs on a fresh CPU-only machine with no
 download: ``synth-tags`` is multi-label tagging like MagnaTagATune (instruments present, vocal
@@ -12,12 +12,20 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from pathlib import Path
-from typing import ClassVar, Literal
+from typing import ClassVar
 
 from ssl_music_bench.contracts.protocol import Protocol
 from ssl_music_bench.contracts.registry import register_task
 from ssl_music_bench.contracts.task import Task, TaskData, build_task_data
 from ssl_music_bench.data.store import ClipInfo
+from ssl_music_bench.data.synthetic_corpus import (
+    NOTE_FAMILIES,
+    NOTE_PITCHES,
+    SONG_TAGS,
+    STYLES,
+    CorpusKind,
+    ensure_corpus,
+)
 
 CORPUS_SEED = 0
 
@@ -25,7 +33,7 @@ CORPUS_SEED = 0
 class SyntheticTask(Task):
     """A task on one of the synthetic stores: which store, which vocabulary, which labels per clip."""
 
-    corpus: ClassVar[Literal["songs", "notes"]]
+    corpus: ClassVar[CorpusKind]
 
     def vocabulary(self) -> Sequence[str]:
         raise NotImplementedError
@@ -34,8 +42,6 @@ class SyntheticTask(Task):
         raise NotImplementedError
 
     def load(self, home: Path, protocol: Protocol) -> TaskData:
-        from ssl_music_bench.data.synth import ensure_corpus
-
         store = ensure_corpus(home, self.corpus, protocol.synth_size, CORPUS_SEED)
         return build_task_data(self.name, self.kind, store, self.vocabulary(), self.labels_of)
 
@@ -49,8 +55,6 @@ class SynthTags(SyntheticTask):
     source = "built-in synthetic corpus (ssl_music_bench/data/synth), MTAT-like tagging"
 
     def vocabulary(self) -> Sequence[str]:
-        from ssl_music_bench.data.synth import SONG_TAGS
-
         return SONG_TAGS
 
     def labels_of(self, info: ClipInfo) -> Sequence[str]:
@@ -66,8 +70,6 @@ class SynthGenre(SyntheticTask):
     source = "built-in synthetic corpus (ssl_music_bench/data/synth), GTZAN-like genre"
 
     def vocabulary(self) -> Sequence[str]:
-        from ssl_music_bench.data.synth import STYLES
-
         return STYLES
 
     def labels_of(self, info: ClipInfo) -> Sequence[str]:
@@ -83,8 +85,6 @@ class SynthInstrument(SyntheticTask):
     source = "built-in synthetic corpus (ssl_music_bench/data/synth), NSynth-like instrument family"
 
     def vocabulary(self) -> Sequence[str]:
-        from ssl_music_bench.data.synth import NOTE_FAMILIES
-
         return NOTE_FAMILIES
 
     def labels_of(self, info: ClipInfo) -> Sequence[str]:
@@ -100,8 +100,6 @@ class SynthPitch(SyntheticTask):
     source = "built-in synthetic corpus (ssl_music_bench/data/synth), NSynth-like pitch"
 
     def vocabulary(self) -> Sequence[str]:
-        from ssl_music_bench.data.synth import NOTE_PITCHES
-
         return [str(pitch) for pitch in NOTE_PITCHES]
 
     def labels_of(self, info: ClipInfo) -> Sequence[str]:

@@ -12,7 +12,7 @@ import torch
 from torch import Tensor
 
 from ssl_music_bench.augment.batching import Generator, apply_to, check_batch, coin, randint, uniform
-from ssl_music_bench.train.draws import draw
+from ssl_music_bench.train.distributed import draw
 
 
 def random_crop(wave: Tensor, length: int, generator: Generator = None) -> Tensor:
@@ -65,7 +65,7 @@ def white_noise(
     if p <= 0.0:
         return wave  # draws nothing random in any process, so the streams stay in step
     # Noise for every row, chosen or not: the draw's shape must not depend on this process's
-    # coins (ssl_music_bench/train/draws.py).
+    # coins (ssl_music_bench/train/distributed.py).
     noise = draw(batch, lambda n: torch.randn((n, wave.shape[1]), device=wave.device, generator=generator))
 
     def add_noise(rows_wave: Tensor, rows: Tensor) -> Tensor:

@@ -3,8 +3,8 @@
 CLMR wraps each transform in ``RandomApply([t], p)`` and calls it once per clip
 (Spijkervet/CLMR main.py; torchaudio-augmentations apply.py), so every clip gets its own coin
 and its own parameters. Here one call draws a whole batch of coins and parameters as tensors
-on the wave's device, which keeps the augmentation on the training device (docs/DESIGN.md).
-Every draw goes through ``ssl_music_bench.train.draws.draw``, so that under DDP an example gets the
+on the wave's device, which keeps the augmentation on the training device (why: docs/FACTS-ADDENDA.md).
+Every draw goes through ``ssl_music_bench.train.distributed.draw``, so that under DDP an example gets the
 same draws whatever the number of processes.
 """
 
@@ -15,7 +15,7 @@ from typing import Callable
 import torch
 from torch import Tensor
 
-from ssl_music_bench.train.draws import draw
+from ssl_music_bench.train.distributed import draw
 
 Generator = torch.Generator | None
 

@@ -5,7 +5,7 @@ The reference (torchaudio-augmentations ``PitchShift``) runs SoX ``pitch <cents>
 of segments placed where they correlate best) slowing the clip down by a = 2^(cents/1200),
 with the result declared to be at a times the sample rate; ``rate`` then resamples it back.
 Pitch moves by a while duration and the position of every onset stay put. Plain resampling
-would move pitch AND tempo and is a different transform (docs/FACTS.md, CLMR).
+would move pitch AND tempo and is a different transform (SoX manual, effects ``pitch`` and ``speed``).
 
 This file does the same two steps for a whole batch, each clip with its own a:
 

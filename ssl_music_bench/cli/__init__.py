@@ -41,7 +41,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         # the data a user asked for goes to stdout; progress and messages go to stderr
         COMMANDS[args.command](args, Console(soft_wrap=True) if args.command == "list" else console)
     except BenchError as error:
-        console.print(f"[bold red]error:[/] {error}", soft_wrap=True, highlight=False)
+        # escaped: messages quote user input and file contents ("[pretrain]" is not markup)
+        console.print(f"[bold red]error:[/] {escape(str(error))}", soft_wrap=True, highlight=False)
         return 2
     except KeyboardInterrupt:
         console.print("interrupted: nothing half-written was kept; run the command again to continue.")

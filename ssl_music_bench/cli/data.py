@@ -11,9 +11,10 @@ from ssl_music_bench.errors import BenchError
 
 
 def command_prepare(args: argparse.Namespace, console: Console) -> None:
-
+    """`bench prepare --task T --root DIR`: a real dataset as published -> its prepared store."""
     from ssl_music_bench.contracts.registry import TASKS
-    from ssl_music_bench.data.prepare import PreparedTask, prepare
+    from ssl_music_bench.contracts.task import PreparedTask
+    from ssl_music_bench.data.prepare import prepare
     from ssl_music_bench.home import resolve_home
 
     task = TASKS.get(args.task).obj()
@@ -27,12 +28,14 @@ def command_prepare(args: argparse.Namespace, console: Console) -> None:
 
 
 def command_separate(args: argparse.Namespace, console: Console) -> None:
+    """`bench separate --task T`: the open-unmix stems store beside a prepared store's mixtures."""
     import openunmix
     from rich.progress import Progress
 
     from ssl_music_bench.contracts.registry import TASKS
-    from ssl_music_bench.data.prepare import PreparedTask
-    from ssl_music_bench.data.separate import openunmix_targets, separate_store
+    from ssl_music_bench.contracts.task import PreparedTask
+    from ssl_music_bench.data.separate import separate_store
+    from ssl_music_bench.data.separate.weights import openunmix_targets
     from ssl_music_bench.data.store import ClipStore
     from ssl_music_bench.devices import default_device
     from ssl_music_bench.home import prepared_path, resolve_home, stems_path

@@ -83,7 +83,10 @@ def build_parser() -> argparse.ArgumentParser:
     embed.add_argument("--seed", type=int, default=0)
     embed.add_argument("--set", action="append", default=[], metavar="NAME=VALUE", dest="settings")
     embed.add_argument("--task", help="for the supervised baseline: the task its checkpoint was trained on")
-    embed.add_argument("--out", required=True, help="output folder: embeddings.npy, index.csv, about.json")
+    embed.add_argument("--out", required=True, help="output folder: embeddings.npy, index.csv, about.json "
+                       "(new, empty, or an earlier `bench embed` output; never an input or a folder above one)")
+    embed.add_argument("--force", action="store_true",
+                       help="write into an --out that holds other files (only the three output files are replaced)")
     embed.add_argument("--no-progress", action="store_true")
     _add_home(embed)
     _add_plugin(embed)

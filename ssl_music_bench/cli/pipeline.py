@@ -1,4 +1,9 @@
-"""`bench run`, `bench demo` and `bench embed`: the commands that pretrain, embed and probe."""
+"""`bench run`, `bench demo` and `bench embed`: the commands that pretrain, embed and probe.
+
+Each turns its options into a RunSpec (ssl_music_bench/run_spec.py: what the run is, checked
+before any work) and RunOptions (how it executes); `run` and `demo` hand them to run_benchmark,
+`embed` gets the spec's pretrained method from its checkpoint (train/pretrained.py).
+"""
 
 from __future__ import annotations
 
@@ -24,7 +29,9 @@ def command_run(args: argparse.Namespace, console: Console) -> None:
     from ssl_music_bench.contracts.settings import method_label
     from ssl_music_bench.home import resolve_home
     from ssl_music_bench.report.status import clear_failure, note_failure
-    from ssl_music_bench.run import SecondaryRank, run_benchmark
+    from ssl_music_bench.run import run_benchmark
+    from ssl_music_bench.run_spec import RunOptions, RunSpec
+    from ssl_music_bench.train.pretrained import SecondaryRank
 
     home = resolve_home(args.home)
     protocol = load_protocol(args.protocol)
@@ -33,11 +40,12 @@ def command_run(args: argparse.Namespace, console: Console) -> None:
         console.print(f"[yellow]note:[/] protocol {protocol.name} pretrains for {protocol.pretrain.steps} steps, "
                       "a GPU budget; on this CPU-only machine use --protocol cpu for a run of minutes.")
     label = method_label(args.method, overrides)
+    options = RunOptions(devices=args.devices, nodes=args.nodes, compile=args.compile,
+                         progress=not args.no_progress, console=console)
     try:
-        record, path = run_benchmark(args.method, args.encoder, args.task, protocol, args.seed, home,
-                                     console=console, progress=not args.no_progress, overrides=overrides,
-                                     label_fraction=args.label_fraction, devices=args.devices, nodes=args.nodes,
-                                     compile=args.compile)
+        spec = RunSpec(args.method, args.encoder, protocol, task=args.task, seed=args.seed, overrides=overrides,
+                       label_fraction=args.label_fraction)
+        record, path = run_benchmark(spec, home, options)
     except SecondaryRank:
         return  # another DDP process: the first one saves, embeds, probes and records
     except (BenchError, KeyboardInterrupt):
@@ -56,46 +64,54 @@ def command_demo(args: argparse.Namespace, console: Console) -> None:
     from ssl_music_bench.home import records_dir, resolve_home
     from ssl_music_bench.report.table import render
     from ssl_music_bench.run import run_benchmark
+    from ssl_music_bench.run_spec import RunOptions, RunSpec
 
     home = resolve_home(args.home)
     protocol = load_protocol("cpu")
     console.print(f"[bold]ssl-music-bench demo[/]: {DEMO_METHOD} x {', '.join(DEMO_ENCODERS)} x "
                   f"{', '.join(DEMO_TASKS)} under protocol cpu; home {home}")
+    options = RunOptions(progress=not args.no_progress, console=console)
     for encoder in DEMO_ENCODERS:
         for task in DEMO_TASKS:
-            record, _ = run_benchmark(DEMO_METHOD, encoder, task, protocol, 0, home, console=console,
-                                      progress=not args.no_progress)
+            record, _ = run_benchmark(RunSpec(DEMO_METHOD, encoder, protocol, task=task, seed=0), home, options)
             console.print(f"  {DEMO_METHOD} + {encoder} on {task}: {format_metrics(record)}")
     records = records_in(records_dir(home), protocol.name)
     sys.stdout.write("\n" + render(records, "md"))
 
 
 def command_embed(args: argparse.Namespace, console: Console) -> None:
+    from rich.markup import escape
     from rich.progress import Progress
 
     from ssl_music_bench.contracts.protocol import load_protocol
-    from ssl_music_bench.contracts.registry import TASKS
     from ssl_music_bench.devices import default_device
-    from ssl_music_bench.evaluate.embed import AUDIO_SUFFIXES, audio_files, embed_files, write_embedding_folder
+    from ssl_music_bench.evaluate.embed import (
+        AUDIO_SUFFIXES,
+        audio_files,
+        check_output_folder,
+        embed_files,
+        write_embedding_folder,
+    )
     from ssl_music_bench.home import resolve_home
-    from ssl_music_bench.run import checkpoint_for
-    from ssl_music_bench.train.checkpoint import is_complete, load_checkpoint
+    from ssl_music_bench.run_spec import RunOptions, RunSpec
+    from ssl_music_bench.train.checkpoint import is_complete
+    from ssl_music_bench.train.pretrained import load_pretrained
 
+    out = check_output_folder(Path(args.out), [Path(p) for p in args.paths], args.force)  # before any work
     home = resolve_home(args.home)
     protocol = load_protocol(args.protocol)
-    method, _, directory = checkpoint_for(args.method, args.encoder, protocol, args.seed, home,
-                                          parse_settings(args.settings), args.task)
+    spec = RunSpec(args.method, args.encoder, protocol, task=args.task, seed=args.seed,
+                   overrides=parse_settings(args.settings))
+    directory = spec.checkpoint_directory(home)
     if not is_complete(directory):
         raise BenchError(
             f"No trained checkpoint of {args.method} + {args.encoder} under protocol {protocol.name}, seed {args.seed} "
             f"in {home}. Train one first with `bench run --method {args.method} --encoder {args.encoder} --task T "
             f"--protocol {protocol.name} --seed {args.seed}` (the same --set options), then embed."
         )
-    if type(method).uses_task_labels:
-        if not args.task:
-            raise BenchError(f"The {args.method} baseline's checkpoint belongs to one task: name it with --task T.")
-        method.attach_task(TASKS.get(args.task).obj().load(home, protocol))
-    load_checkpoint(directory, method)
+    if spec.method_class.uses_task_labels and not args.task:
+        raise BenchError(f"The {args.method} baseline's checkpoint belongs to one task: name it with --task T.")
+    method, _ = load_pretrained(spec, home, RunOptions(progress=not args.no_progress, console=console))
     files = audio_files([Path(p).expanduser() for p in args.paths])
     if not files:
         raise BenchError(f"No audio files found in {', '.join(args.paths)} (looked for "
@@ -107,10 +123,9 @@ def command_embed(args: argparse.Namespace, console: Console) -> None:
         embeddings, rows, skipped = embed_files(method.features, files, encoder.sample_rate, encoder.crop_samples,
                                                 protocol.probe.embed_batch_size, device, bar)
     for path, reason in skipped:
-        console.print(f"[yellow]skipped[/] {path}: {reason}")
+        console.print(f"[yellow]skipped[/] {escape(path)}: {escape(reason)}")
     about = {"checkpoint": directory.name, "method": args.method, "encoder": args.encoder, "protocol": protocol.name,
              "seed": args.seed, "sample_rate": encoder.sample_rate, "chunk_samples": encoder.crop_samples,
              "files": len(files) - len(skipped), "skipped": dict(skipped)}
-    out = Path(args.out).expanduser()
     write_embedding_folder(out, embeddings, rows, encoder.crop_seconds, about)
-    console.print(f"{len(rows)} chunk embeddings of {len(files) - len(skipped)} files -> {out}")
+    console.print(f"{len(rows)} chunk embeddings of {len(files) - len(skipped)} files -> {escape(str(out))}")

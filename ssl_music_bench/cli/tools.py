@@ -40,13 +40,16 @@ def command_list(args: argparse.Namespace, console: Console) -> None:
 
 
 def command_speed(args: argparse.Namespace, console: Console) -> None:
-
     from ssl_music_bench.home import resolve_home
     from ssl_music_bench.train.speed import run_speed
+    from ssl_music_bench.train.speed.settings import SpeedSettings
 
-    run_speed(resolve_home(args.home), args.method, args.encoder, args.batch_size, args.steps, args.device,
-              Path(args.out), console, protocol=args.protocol, synth_size=args.synth_size, warmup=args.warmup,
-              compile=args.compile, channels_last={"auto": None, "on": True, "off": False}[args.channels_last])
+    settings = SpeedSettings(
+        batch_size=args.batch_size, steps=args.steps, warmup=args.warmup, device=args.device, protocol=args.protocol,
+        synth_size=args.synth_size, compile=args.compile,
+        channels_last={"auto": None, "on": True, "off": False}[args.channels_last],
+    )
+    run_speed(resolve_home(args.home), args.method, args.encoder, settings, Path(args.out), console)
 
 
 def command_cache(args: argparse.Namespace, console: Console) -> None:

@@ -3,8 +3,9 @@
 An encoder states its contract as class attributes, so that the rest of the benchmark (samplers,
 probes, the compatibility check) never has to guess: the sample rate it expects, whether its
 model sees the raw wave or a log-mel spectrogram, the crop length it was designed for, and the
-size of its embedding. It owns its frontend (e.g. the log-mel on the device) and can return
-the frame sequence before pooling, which CPC needs.
+size of its embedding (its paper, a description, is given to ``@register_encoder``). It owns
+its frontend (e.g. the log-mel on the device) and can return the frame sequence before pooling,
+which CPC needs.
 
     wave (B, crop_samples) --frontend--> features --frames--> (B, T, frame_dim) --pool--> (B, embed_dim)
                                                   --sequence--> (B, T', sequence_dim)  (frame-level methods)
@@ -35,7 +36,6 @@ class Encoder(nn.Module):
     frame_dim: ClassVar[int]
     sequence_dim: ClassVar[int]  # size of sequence() steps; = frame_dim unless sequence() is overridden
     sequence_hop: ClassVar[int]  # input samples per sequence() step (approximate where padding rounds)
-    paper: ClassVar[str] = ""
     # Whether its convolutions run faster in channels-last memory format on a GPU (2-D
     # convolutions under bf16 can use the tensor cores without layout transposes; 1-D ones gain
     # nothing). Set it only where `bench speed --channels-last on/off` shows a gain.

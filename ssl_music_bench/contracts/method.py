@@ -26,10 +26,10 @@ class Method(nn.Module):
     accepts: ClassVar[frozenset[str]] = frozenset({"wave", "mel"})
     audio_keys: ClassVar[tuple[str, ...]] = ("audio",)  # batch entries resampled on the device
     config_class: ClassVar[type]  # a dataclass whose defaults cite their source
-    paper: ClassVar[str] = ""
     # Baselines bend two rules of self-supervision: "random-init" is not trained at all, and
     # "supervised" trains on the labels of the task it is evaluated on (its checkpoint is then
-    # specific to that task instead of shared by all tasks).
+    # specific to that task instead of shared by all tasks). Their paper and baseline role are
+    # given to @register_method, the one place a method's description is declared.
     needs_pretraining: ClassVar[bool] = True
     uses_task_labels: ClassVar[bool] = False
 

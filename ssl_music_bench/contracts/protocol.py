@@ -9,7 +9,10 @@ content are written into every run record, so a changed protocol can never pass 
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
+import math
+import re
 import tomllib
 from dataclasses import asdict, dataclass, field, replace
 from importlib import resources
@@ -75,7 +78,13 @@ def load_protocol(name_or_path: str) -> Protocol:
     if name_or_path.endswith(".toml") or path.is_file():
         if not path.is_file():
             raise BenchError(f"The protocol file {path} does not exist.")
-        text = path.read_text(encoding="utf-8")
+        try:
+            text = path.read_bytes().decode("utf-8")
+        except UnicodeDecodeError as error:
+            raise BenchError(f"The protocol file {path} is not UTF-8 text ({error.reason} at byte {error.start}). "
+                             "A protocol is a TOML file: save it as UTF-8.") from error
+        except OSError as error:
+            raise BenchError(f"The protocol file {path} cannot be read ({error.strerror or error}).") from error
     else:
         names = builtin_protocols()
         if name_or_path not in names:
@@ -87,25 +96,118 @@ def load_protocol(name_or_path: str) -> Protocol:
     return parse_protocol(text, origin=str(name_or_path))
 
 
+LAYOUT = ("A protocol file has top-level name, version, description, synth_size and seeds, and the tables "
+          "[pretrain] and [probe] (see ssl_music_bench/contracts/protocols/cpu.toml).")
+# A protocol's name becomes a folder of the home (records/<name>/): letters, digits, . _ - only.
+SAFE_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}")
+MAX_SEED = 2**32 - 1  # numpy's and Lightning's seeds are 32-bit
+PRECISIONS = ("32-true", "64-true", "16-mixed", "bf16-mixed", "16-true", "bf16-true")  # Lightning's names
+
+
 def parse_protocol(text: str, origin: str = "<text>") -> Protocol:
+    """Parse and validate a protocol: every key known, every value of its type and in its range,
+    refused with a message naming the file, the key, the value and what is allowed."""
     try:
         raw = tomllib.loads(text)
-        pretrain = PretrainSettings(**raw.pop("pretrain"))
-        probe = ProbeSettings(**raw.pop("probe", {}))
-        seeds = tuple(raw.pop("seeds", (0,)))
-        source = raw.pop("source", {})
-        protocol = Protocol(pretrain=pretrain, probe=probe, seeds=seeds, source=source, **raw)
-    except (tomllib.TOMLDecodeError, TypeError, KeyError) as error:
-        raise BenchError(
-            f"The protocol {origin} is not valid: {error}. A protocol file has top-level name, "
-            f"version, description, synth_size and seeds, and the tables [pretrain] and [probe] "
-            f"(see ssl_music_bench/contracts/protocols/cpu.toml)."
-        ) from error
-    if protocol.pretrain.batch_size < 2 or protocol.pretrain.steps < 1:
-        raise BenchError(
-            f"The protocol {origin} sets pretrain.batch_size={protocol.pretrain.batch_size} and "
-            f"steps={protocol.pretrain.steps}; contrastive methods need a batch of at least 2 and "
-            f"at least one step."
-        )
-    digest = hashlib.sha256(text.encode()).hexdigest()
-    return replace(protocol, sha256=digest)
+    except tomllib.TOMLDecodeError as error:
+        raise BenchError(f"The protocol {origin} is not valid TOML: {error}. {LAYOUT}") from error
+    if not isinstance(raw.get("pretrain"), dict):
+        raise BenchError(f"The protocol {origin} is not valid: it has no [pretrain] table. {LAYOUT}")
+    check = _Checker(origin)
+    pretrain = PretrainSettings(**check.table(raw.pop("pretrain"), PretrainSettings, "pretrain"))
+    probe = ProbeSettings(**check.table(raw.pop("probe", {}), ProbeSettings, "probe"))
+    seeds = check.seeds(raw.pop("seeds", [0]))
+    source = check.strings(raw.pop("source", {}), "source")
+    top = check.table(raw, Protocol, "", skip={"pretrain", "probe", "seeds", "source", "sha256"})
+    protocol = Protocol(pretrain=pretrain, probe=probe, seeds=seeds, source=source, **top)
+    check.ranges(protocol)
+    return replace(protocol, sha256=hashlib.sha256(text.encode()).hexdigest())
+
+
+class _Checker:
+    """Type and range checks of one protocol's values, each failure one paragraph."""
+
+    def __init__(self, origin: str) -> None:
+        self.origin = origin
+
+    def fail(self, key: str, value: Any, allowed: str) -> BenchError:
+        return BenchError(f"The protocol {self.origin} sets {key} = {value!r}, which is not allowed: {key} must be "
+                          f"{allowed}. Fix that line of the protocol file.")
+
+    def table(self, values: Any, kind: type, prefix: str, skip: frozenset[str] | set[str] = frozenset()) -> dict:
+        where = f"[{prefix}]" if prefix else "the top level"
+        if not isinstance(values, dict):
+            raise self.fail(prefix, values, "a table")
+        fields = {f.name: f for f in dataclasses.fields(kind) if f.name not in skip}
+        unknown = sorted(set(values) - set(fields))
+        if unknown:
+            raise BenchError(f"The protocol {self.origin} is not valid: {where} has no setting "
+                             f"{', '.join(unknown)}. Its settings are: {', '.join(fields)}. {LAYOUT}")
+        missing = [n for n, f in fields.items() if f.default is dataclasses.MISSING
+                   and f.default_factory is dataclasses.MISSING and n not in values]
+        if missing:
+            raise BenchError(f"The protocol {self.origin} is not valid: {where} lacks {', '.join(missing)}. {LAYOUT}")
+        for name, value in values.items():
+            self.typed(f"{prefix}.{name}" if prefix else name, value, fields[name].type)
+        return dict(values)
+
+    def typed(self, key: str, value: Any, annotation: str) -> None:
+        if annotation == "bool" and not isinstance(value, bool):
+            raise self.fail(key, value, "true or false")
+        if annotation == "int" and (isinstance(value, bool) or not isinstance(value, int)):
+            raise self.fail(key, value, "a whole number (no quotes, no decimal point)")
+        if annotation == "float" and (isinstance(value, bool) or not isinstance(value, int | float)
+                                      or not math.isfinite(value)):
+            raise self.fail(key, value, "a finite number")
+        if annotation == "str" and not isinstance(value, str):
+            raise self.fail(key, value, "a quoted string")
+
+    def seeds(self, value: Any) -> tuple[int, ...]:
+        if (not isinstance(value, list) or not value
+                or any(isinstance(s, bool) or not isinstance(s, int) or not 0 <= s <= MAX_SEED for s in value)
+                or len(set(value)) != len(value)):
+            raise self.fail("seeds", value, f"a non-empty list of distinct whole numbers from 0 to {MAX_SEED}, "
+                            "e.g. [0, 1, 2]")
+        return tuple(value)
+
+    def strings(self, value: Any, key: str) -> dict[str, str]:
+        if not isinstance(value, dict) or not all(isinstance(v, str) for v in value.values()):
+            raise self.fail(key, value, "a table of quoted strings")
+        return dict(value)
+
+    def ranges(self, protocol: Protocol) -> None:
+        from ssl_music_bench.contracts.registry import PROBES, TASKS
+        from ssl_music_bench.data.synthetic_corpus import SIZES
+
+        pretrain, probe = protocol.pretrain, protocol.probe
+        if not SAFE_NAME.fullmatch(protocol.name):
+            raise self.fail("name", protocol.name, "1-64 letters, digits, '.', '_' or '-', starting with a letter or "
+                            "digit (it names the folder of the protocol's records)")
+        if protocol.version < 1:
+            raise self.fail("version", protocol.version, "1 or more")
+        if protocol.synth_size not in SIZES:
+            raise self.fail("synth_size", protocol.synth_size, f"one of {', '.join(SIZES)}")
+        if pretrain.batch_size < 2 or pretrain.steps < 1:
+            raise BenchError(
+                f"The protocol {self.origin} sets pretrain.batch_size={pretrain.batch_size} and "
+                f"steps={pretrain.steps}; contrastive methods need a batch of at least 2 and at least one step.")
+        if pretrain.data not in TASKS.names():
+            raise self.fail("pretrain.data", pretrain.data, f"a task name ({', '.join(TASKS.names())})")
+        if pretrain.precision not in PRECISIONS:
+            raise self.fail("pretrain.precision", pretrain.precision, f"one of {', '.join(PRECISIONS)}")
+        for key, value, low in (("pretrain.num_workers", pretrain.num_workers, 0),
+                                ("pretrain.log_every_steps", pretrain.log_every_steps, 1),
+                                ("probe.batch_size", probe.batch_size, 1), ("probe.max_epochs", probe.max_epochs, 1),
+                                ("probe.early_stop_patience", probe.early_stop_patience, 1),
+                                ("probe.lr_reduce_patience", probe.lr_reduce_patience, 0),
+                                ("probe.embed_batch_size", probe.embed_batch_size, 1)):
+            if value < low:
+                raise self.fail(key, value, f"{low} or more")
+        if probe.kind not in PROBES.names():
+            raise self.fail("probe.kind", probe.kind, f"one of {', '.join(PROBES.names())}")
+        if not probe.learning_rate > 0:
+            raise self.fail("probe.learning_rate", probe.learning_rate, "above 0")
+        if not probe.weight_decay >= 0:
+            raise self.fail("probe.weight_decay", probe.weight_decay, "0 or more")
+        if not 0 < probe.lr_reduce_factor < 1:
+            raise self.fail("probe.lr_reduce_factor", probe.lr_reduce_factor, "between 0 and 1")

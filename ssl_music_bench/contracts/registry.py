@@ -5,6 +5,11 @@ A new piece is one file with one decorator::
     @register_method("clmr", paper="Spijkervet & Burgoyne, ISMIR 2021")
     class CLMR(Method): ...
 
+What describes a piece to a reader (its paper, whether a method is a baseline) is given to the
+decorator and nowhere else, and read back from its :class:`Entry` (``METHODS.get("clmr").paper``).
+What the code itself relies on (an encoder's ``input_kind``, a method's ``accepts``) is a class
+attribute of the contract, read from ``Entry.obj``, so that a directly constructed object has it too.
+
 Built-in modules are imported automatically the first time a registry is read (a registry that
 only fills when someone happens to import a module is a known trap), third-party packages
 register through the entry-point group ``ssl_music_bench.plugins``, and ``bench run --plugin
@@ -22,11 +27,15 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from importlib.metadata import entry_points
 from pathlib import Path
-from typing import Any, Generic, TypeVar
+from typing import Any, Generic, Literal, TypeVar, get_args
 
 from ssl_music_bench.errors import BenchError, did_you_mean
 
 T = TypeVar("T")
+
+# A method that is not a self-supervised contender: "floor", the untrained encoder every
+# self-supervised row must beat; "ceiling", the encoder trained on the evaluated task's labels.
+Baseline = Literal["floor", "ceiling"]
 
 PLUGIN_GROUP = "ssl_music_bench.plugins"
 BUILTIN_PACKAGES = ("ssl_music_bench.encoders", "ssl_music_bench.methods", "ssl_music_bench.tasks")
@@ -45,6 +54,16 @@ class Entry(Generic[T]):
         """One line: the metadata's description, else the first line of the docstring."""
         text = self.metadata.get("description") or inspect.getdoc(self.obj) or ""
         return text.strip().splitlines()[0] if text.strip() else ""
+
+    @property
+    def paper(self) -> str:
+        """The publication (or reference code) the piece follows; "" when none was given."""
+        return str(self.metadata.get("paper", ""))
+
+    @property
+    def baseline(self) -> Baseline | None:
+        """The baseline role of a method (see :func:`register_method`); None for a contender."""
+        return self.metadata.get("baseline")
 
 
 class Registry(Generic[T]):
@@ -104,10 +123,33 @@ METHODS: Registry[Any] = Registry("method")
 TASKS: Registry[Any] = Registry("task")
 PROBES: Registry[Any] = Registry("probe")
 
-register_encoder = ENCODERS.register
-register_method = METHODS.register
 register_task = TASKS.register
 register_probe = PROBES.register
+
+
+def register_method(name: str, *, paper: str = "", baseline: Baseline | None = None) -> Callable[[T], T]:
+    """Decorator: register a pretext method under ``name``.
+
+    ``paper`` names the publication it follows. ``baseline`` marks a method that is a reference
+    point rather than a self-supervised contender, with its role: "floor" (the untrained
+    encoder: the leaderboard marks every self-supervised cell whose interval clears it) or
+    "ceiling" (trained on the evaluated task's own labels). Baseline rows never compete for
+    "best" and are listed after the contenders.
+    """
+    if baseline is not None and baseline not in get_args(Baseline):
+        raise BenchError(
+            f'register_method("{name}", baseline={baseline!r}): baseline must be one of '
+            f"{', '.join(repr(role) for role in get_args(Baseline))}, or None (the default) for a "
+            f"self-supervised method."
+        )
+    return METHODS.register(name, paper=paper, baseline=baseline)
+
+
+def register_encoder(name: str, *, paper: str = "") -> Callable[[T], T]:
+    """Decorator: register an encoder under ``name``; ``paper`` names the publication it follows.
+
+    Its contract (sample rate, input kind, crop, embedding size) is its class attributes."""
+    return ENCODERS.register(name, paper=paper)
 
 _loaded = False
 

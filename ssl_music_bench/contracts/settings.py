@@ -70,3 +70,8 @@ def method_label(method_name: str, overrides: dict[str, str]) -> str:
     if not overrides:
         return method_name
     return f"{method_name}[{','.join(f'{k}={v}' for k, v in sorted(overrides.items()))}]"
+
+
+def method_of_label(label: str) -> str:
+    """The registered method a row name of :func:`method_label` names: ``msa[sources=drums]`` -> ``msa``."""
+    return label.split("[", 1)[0]

@@ -3,21 +3,27 @@
 Tasks are declarative: a name, the kind of labels (multi-label tagging or single-label
 classification), the metrics, the source of the split, and a ``load`` that returns the prepared
 clip store with one target per item. Probing, aggregation and metrics are the same code for all.
+
+A task on a real dataset is a :class:`PreparedTask`: it says which files it expects as the dataset
+is published and lists them as :class:`SourceItem`; `bench prepare` (ssl_music_bench/data/prepare.py)
+turns those items into the clip store that ``load`` then reads.
 """
 
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import ClassVar, Literal
+from typing import Any, ClassVar, Literal
 
 import torch
 from torch import Tensor
 
 from ssl_music_bench.contracts.protocol import Protocol
 from ssl_music_bench.data.store import SPLITS, ClipInfo, ClipStore
+from ssl_music_bench.errors import BenchError
+from ssl_music_bench.home import prepared_path, stems_path
 
 TaskKind = Literal["multilabel", "multiclass"]
 METRICS: dict[str, tuple[str, ...]] = {
@@ -62,6 +68,69 @@ class Task:
 
     def load(self, home: Path, protocol: Protocol) -> TaskData:
         raise NotImplementedError
+
+
+@dataclass(frozen=True)
+class SourceItem:
+    """One item of a dataset as published: where its audio is and what its labels are."""
+
+    id: str
+    split: str
+    labels: tuple[str, ...]
+    path: Path
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+class PreparedTask(Task):
+    """A task read from a real dataset's published files after ``bench prepare``.
+
+    Subclasses declare ``store_name`` (tasks that share audio share a store), ``store_rate``,
+    ``min_seconds``, ``label_names`` and ``expected`` (the files expected under the root and
+    where they come from), and implement ``check_root`` and ``items``.
+    """
+
+    store_name: ClassVar[str]
+    store_rate: ClassVar[int] = 16_000
+    min_seconds: ClassVar[float] = 1.0
+    label_names: ClassVar[tuple[str, ...]]
+    expected: ClassVar[str]
+
+    def check_root(self, root: Path) -> None:
+        """Raise a BenchError naming what is missing when ``root`` lacks the metadata files."""
+        raise NotImplementedError
+
+    def items(self, root: Path) -> Iterator[SourceItem]:
+        """Every item of the dataset under ``root``, listed from its metadata (audio not read)."""
+        raise NotImplementedError
+
+    def include(self, info: ClipInfo) -> bool:
+        """Whether a prepared item belongs to this task (e.g. the filtered MTAT split)."""
+        return True
+
+    def labels_of(self, info: ClipInfo) -> list[str]:
+        """The label names of a prepared item (by default, those stored with it)."""
+        return list(info.labels)
+
+    def missing(self, root: Path, *names: str) -> BenchError:
+        """The error for a root that lacks ``names``: what was expected, and how to prepare."""
+        return BenchError(
+            f"The {self.name} dataset was not found under {root}: missing {', '.join(names)}. "
+            f"Expected: {self.expected} Real datasets are never downloaded by the benchmark: get "
+            f"them as published, then run `bench prepare --task {self.name} --root DIR`."
+        )
+
+    def load(self, home: Path, protocol: Protocol) -> TaskData:
+        path = prepared_path(home, self.store_name)
+        if not (path / "store.json").is_file():
+            raise BenchError(
+                f"The {self.name} dataset has not been prepared in {home}. Run `bench prepare --task "
+                f"{self.name} --root DIR` first, where DIR holds: {self.expected}"
+            )
+        # after `bench separate` the stems store holds the same items plus their stems: prefer it
+        separated = stems_path(home, self.store_name)
+        store = ClipStore(separated if (separated / "store.json").is_file() else path)
+        store.items = [info for info in store.items if self.include(info)]
+        return build_task_data(self.name, self.kind, store, self.label_names, self.labels_of)
 
 
 def manifest_sha256(store: ClipStore) -> str:

@@ -20,10 +20,11 @@ import numpy as np
 import torch
 from torch.utils.data import DataLoader, Dataset
 
-from ssl_music_bench.data.sampler import Example, StepSequence, distributed_rank, padded_read
+from ssl_music_bench.data.sampler import Example, StepSequence, padded_read
 from ssl_music_bench.data.silence import stored_levels, window_means
 from ssl_music_bench.data.store import ClipStore
 from ssl_music_bench.errors import BenchError
+from ssl_music_bench.train.distributed import distributed_rank
 
 Decision = tuple[int, int, int, bool]  # (store index, excerpt start, source number, silent)
 
@@ -71,9 +72,9 @@ def require_stems(store: ClipStore, sources: Sequence[str]) -> None:
         raise BenchError(
             f"Multi-source pretraining needs the stems {', '.join(missing)} of every clip, but the "
             f"store at {store.root} has {have}. Separate the dataset into stems first with `bench "
-            "separate` (open-unmix, writing the stems next to the mixtures; the command is being "
-            "added and may be missing from your version), or pretrain on the built-in synthetic "
-            "songs, which come with their stems (drums, bass, vocals, other)."
+            "separate --task TASK` (open-unmix; it writes a stems store next to the prepared mixtures, "
+            "which the task then reads), or pretrain on the built-in synthetic songs, which come "
+            "with their stems (drums, bass, vocals, other)."
         )
 
 
@@ -88,7 +89,7 @@ class SourceBatchSampler(StepSequence):
     starts, i.e. after the trainer has set up the process group, unless given).
     """
 
-    def __init__(
+    def __init__(  # rank and world_size are for tests that play several processes in one
         self, grid: ExcerptGrid, batch_size: int, steps: int, seed: int, silent_probability: float,
         rank: int | None = None, world_size: int | None = None,
     ) -> None:
@@ -139,6 +140,9 @@ class SourceExcerpts(Dataset[Example]):
         }
 
 
+# Ten parameters: the data (store, indices), MSA's own settings (sources, excerpt length, silence
+# threshold and probability) and the run's loop settings, passed straight through from
+# MSA.pretrain_batches; a type bundling them would serve this one call.
 def source_batches(
     store: ClipStore, indices: Sequence[int], sources: Sequence[str], samples: int, threshold: float,
     silent_probability: float, batch_size: int, steps: int, seed: int, num_workers: int,

@@ -1,10 +1,11 @@
 """`bench prepare`: a dataset as published -> a prepared clip store, once.
 
-Each real task says which files it expects under the user's root and lists its items (id, split,
-labels, audio path). Preparing decodes every file with soundfile, mixes it to mono, resamples it
-once to the task's store rate, and writes the clip store under ``HOME/data/prepared/<store>``
-with a ``manifest.jsonl`` line per item. Decoding runs in worker processes; the parent only
-appends finished clips to the current shard, so memory stays flat however large the dataset.
+Each real task (a :class:`~ssl_music_bench.contracts.task.PreparedTask`) says which files it
+expects under the user's root and lists its items (id, split, labels, audio path). Preparing
+decodes every file with soundfile, mixes it to mono, resamples it once to the task's store rate,
+and writes the clip store under ``HOME/data/prepared/<store>`` with a ``manifest.jsonl`` line per
+item. Decoding runs in worker processes; the parent only appends finished clips to the current
+shard, so memory stays flat however large the dataset.
 
 Missing, empty, corrupt or too-short files are reported and skipped (their manifest line says
 why), never silently and never stopping the run. An interrupted run resumes where its last
@@ -14,87 +15,18 @@ complete shard ended; a finished store is never rebuilt.
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterator
-from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, ClassVar
 
 import numpy as np
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-from ssl_music_bench.contracts.protocol import Protocol
-from ssl_music_bench.contracts.task import Task, TaskData, build_task_data
-from ssl_music_bench.data.store import SPLITS, ClipInfo, ClipStore, ClipStoreWriter
+from ssl_music_bench.contracts.task import PreparedTask, SourceItem
+from ssl_music_bench.data.store import SPLITS, ClipStore, ClipStoreWriter
 from ssl_music_bench.data.worker_pool import worker_pool
-from ssl_music_bench.errors import BenchError
-from ssl_music_bench.home import prepared_path, stems_path
+from ssl_music_bench.home import prepared_path
 
 JOBS_PER_BLOCK = 32
-
-
-@dataclass(frozen=True)
-class SourceItem:
-    """One item of a dataset as published: where its audio is and what its labels are."""
-
-    id: str
-    split: str
-    labels: tuple[str, ...]
-    path: Path
-    extra: dict[str, Any] = field(default_factory=dict)
-
-
-class PreparedTask(Task):
-    """A task read from a real dataset's published files after ``bench prepare``.
-
-    Subclasses declare ``store_name`` (tasks that share audio share a store), ``store_rate``,
-    ``min_seconds``, ``label_names`` and ``expected`` (the files expected under the root and
-    where they come from), and implement ``check_root`` and ``items``.
-    """
-
-    store_name: ClassVar[str]
-    store_rate: ClassVar[int] = 16_000
-    min_seconds: ClassVar[float] = 1.0
-    label_names: ClassVar[tuple[str, ...]]
-    expected: ClassVar[str]
-
-    def check_root(self, root: Path) -> None:
-        """Raise a BenchError naming what is missing when ``root`` lacks the metadata files."""
-        raise NotImplementedError
-
-    def items(self, root: Path) -> Iterator[SourceItem]:
-        raise NotImplementedError
-
-    def include(self, info: ClipInfo) -> bool:
-        """Whether a prepared item belongs to this task (e.g. the filtered MTAT split)."""
-        return True
-
-    def labels_of(self, info: ClipInfo) -> list[str]:
-        return list(info.labels)
-
-    def missing(self, root: Path, *names: str) -> BenchError:
-        return BenchError(
-            f"The {self.name} dataset was not found under {root}: missing {', '.join(names)}. "
-            f"Expected: {self.expected} Real datasets are never downloaded by the benchmark: get "
-            f"them as published, then run `bench prepare --task {self.name} --root DIR`."
-        )
-
-    def load(self, home: Path, protocol: Protocol) -> TaskData:
-        path = prepared_path(home, self.store_name)
-        if not (path / "store.json").is_file():
-            raise BenchError(
-                f"The {self.name} dataset has not been prepared in {home}. Run `bench prepare --task "
-                f"{self.name} --root DIR` first, where DIR holds: {self.expected}"
-            )
-        # after `bench separate` the stems store holds the same items plus their stems: prefer it
-        separated = stems_path(home, self.store_name)
-        store = ClipStore(separated if (separated / "store.json").is_file() else path)
-        store.items = [info for info in store.items if self.include(info)]
-        return build_task_data(self.name, self.kind, store, self.label_names, self.labels_of)
-
-
-
-
 
 
 def decode(job: tuple[SourceItem, int, float]) -> tuple[SourceItem, np.ndarray | None, str]:

@@ -3,7 +3,7 @@
 A pretraining example is a dict of tensors; its audio entries (named by the method's
 ``audio_keys``) are resampled on the device. Workers only slice memory-mapped arrays and copy
 them into a batch; resampling, augmentation and the frontend run on the device, on the whole
-batch (docs/DESIGN.md).
+batch (docs/ARCHITECTURE.md, "One run").
 
 With several processes (DDP), a loader's ``batch_size`` is this process's share: every process
 draws the same global batch of ``batch_size x world size`` examples from the same seeded
@@ -22,19 +22,12 @@ from torch import Tensor
 from torch.utils.data import DataLoader, Dataset, RandomSampler
 
 from ssl_music_bench.data.store import ClipStore
+from ssl_music_bench.train.distributed import distributed_rank
 
 Example = dict[str, Tensor]
 
 
-def distributed_rank() -> tuple[int, int]:
-    """(rank, world size) of this process; (0, 1) without a process group."""
-    dist = torch.distributed
-    if dist.is_available() and dist.is_initialized():
-        return dist.get_rank(), dist.get_world_size()
-    return 0, 1
-
-
-class Draw(int):
+class SeededIndex(int):
     """A dataset index that carries the seed of its random excerpt.
 
     It is an ``int``, so datasets that wrap :class:`ExcerptDataset` and index their own arrays
@@ -44,13 +37,13 @@ class Draw(int):
 
     seed: tuple[int, int]
 
-    def __new__(cls, index: int, seed: tuple[int, int]) -> Draw:
-        draw = super().__new__(cls, index)
-        draw.seed = seed
-        return draw
+    def __new__(cls, index: int, seed: tuple[int, int]) -> SeededIndex:
+        seeded = super().__new__(cls, index)
+        seeded.seed = seed
+        return seeded
 
     def __reduce__(self) -> tuple[type, tuple[int, tuple[int, int]]]:  # pickled to loader workers
-        return Draw, (int(self), self.seed)
+        return SeededIndex, (int(self), self.seed)
 
 
 def padded_read(store: ClipStore, index: int, start: int, samples: int, source: str = "mix") -> np.ndarray:
@@ -93,7 +86,7 @@ class ExcerptDataset(Dataset[Example]):
         return len(self.indices)
 
     def __getitem__(self, k: int) -> Example:
-        rng = np.random.default_rng(list(k.seed)) if isinstance(k, Draw) else None
+        rng = np.random.default_rng(list(k.seed)) if isinstance(k, SeededIndex) else None
         return {"audio": torch.from_numpy(random_excerpt(self.store, self.indices[k], self.samples, rng=rng))}
 
 
@@ -132,7 +125,7 @@ class ShardedBatchSampler(StepSequence):
         self.data, self.batch_size, self.steps, self.seed = data, batch_size, steps, seed
         self.rank, self.world_size = rank, world_size
 
-    def __iter__(self) -> Iterator[list[Draw]]:
+    def __iter__(self) -> Iterator[list[SeededIndex]]:
         rank, world = distributed_rank() if self.rank is None else (self.rank, self.world_size or 1)
         total = self.batch_size * world
         generator = torch.Generator().manual_seed(self.seed)
@@ -141,7 +134,8 @@ class ShardedBatchSampler(StepSequence):
             batch = [next(order) for _ in range(total)]
             if step >= self.first_step:
                 first = rank * self.batch_size
-                yield [Draw(batch[p], (self.seed, step * total + p)) for p in range(first, first + self.batch_size)]
+                mine = range(first, first + self.batch_size)
+                yield [SeededIndex(batch[p], (self.seed, step * total + p)) for p in mine]
 
 
 def pretrain_loader(

@@ -3,8 +3,9 @@
 Embeddings of a split are keyed by the weights' content hash, the store's manifest hash, the
 clips embedded and the chunking, so every probe seed, label fraction and task that embeds the
 same clips with the same checkpoint reuses them (synth-tags and synth-genre share their songs).
-Entries are written to a temporary name and renamed into place; an unreadable entry is
-reported, deleted and rebuilt.
+Entries are written to a temporary name and renamed into place, with the sha256 of their
+tensors in the file's metadata; an entry that is unreadable or fails that check when read is
+reported, moved to HOME/quarantine/embeddings/ (never silently deleted) and rebuilt.
 """
 
 from __future__ import annotations
@@ -13,16 +14,18 @@ import hashlib
 import json
 import os
 import shutil
+import sys
 import tempfile
+import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from safetensors import SafetensorError
+from safetensors import SafetensorError, safe_open
 from safetensors.torch import load_file, save_file
 from torch import Tensor
 
-from ssl_music_bench.home import checkpoints_dir, embeddings_dir
+from ssl_music_bench.home import checkpoints_dir, embeddings_dir, quarantine_dir
 from ssl_music_bench.train.checkpoint import CONFIG
 
 
@@ -31,18 +34,47 @@ def embedding_key(weights_sha256: str, manifest_sha256: str, ids: list[str], sam
     return digest.hexdigest()[:24]
 
 
+def tensors_sha256(embeddings: Tensor, owner: Tensor) -> str:
+    """The checksum stored with an entry: its two tensors' bytes, dtypes and shapes."""
+    digest = hashlib.sha256()
+    for tensor in (embeddings, owner):
+        array = tensor.contiguous().numpy()
+        digest.update(f"{array.dtype}{array.shape}".encode())
+        digest.update(array.tobytes())
+    return digest.hexdigest()
+
+
 def load_embeddings(home: Path, key: str) -> tuple[Tensor, Tensor] | None:
-    """(embeddings, owner) when cached; None when absent or unreadable (then it is removed)."""
+    """(embeddings, owner) when cached and intact; None when absent, or when unreadable or altered
+    (then the entry is moved to the quarantine and the caller rebuilds it)."""
     path = embeddings_dir(home) / f"{key}.safetensors"
     if not path.is_file():
         return None
     try:
+        with safe_open(str(path), framework="pt") as handle:
+            stored = (handle.metadata() or {}).get("sha256")
         tensors = load_file(str(path))
-        return tensors["embeddings"], tensors["owner"]
+        embeddings, owner = tensors["embeddings"], tensors["owner"]
+        if stored is None:
+            problem = "it carries no checksum (written before entries were verified)"
+        elif tensors_sha256(embeddings, owner) != stored:
+            problem = "its contents do not match the checksum stored with them"
+        else:
+            return embeddings, owner
     except (SafetensorError, KeyError, OSError) as error:
-        print(f"warning: the cached embeddings {path.name} are unreadable ({error}); rebuilding them")
-        path.unlink(missing_ok=True)
-        return None
+        problem = f"it is unreadable ({error})"
+    moved = quarantine(path, quarantine_dir(home, "embeddings"))
+    print(f"warning: the cached embeddings {path.name} were not used: {problem}; moved to {moved}, "
+          "rebuilding them", file=sys.stderr)
+    return None
+
+
+def quarantine(path: Path, directory: Path) -> Path:
+    """Move a corrupt artefact aside under a unique name and return where it went."""
+    directory.mkdir(parents=True, exist_ok=True)
+    target = directory / f"{path.name}.{time.strftime('%Y%m%dT%H%M%S')}.{os.getpid()}"
+    shutil.move(str(path), target)
+    return target
 
 
 def save_embeddings(home: Path, key: str, embeddings: Tensor, owner: Tensor, about: dict[str, str]) -> None:
@@ -50,8 +82,9 @@ def save_embeddings(home: Path, key: str, embeddings: Tensor, owner: Tensor, abo
     directory.mkdir(parents=True, exist_ok=True)
     handle, temporary = tempfile.mkstemp(dir=directory, prefix=f".{key}.", suffix=".tmp")
     os.close(handle)
+    metadata = {**about, "sha256": tensors_sha256(embeddings, owner)}
     try:
-        save_file({"embeddings": embeddings.contiguous(), "owner": owner.contiguous()}, temporary, metadata=about)
+        save_file({"embeddings": embeddings.contiguous(), "owner": owner.contiguous()}, temporary, metadata=metadata)
         os.replace(temporary, directory / f"{key}.safetensors")
     finally:
         Path(temporary).unlink(missing_ok=True)

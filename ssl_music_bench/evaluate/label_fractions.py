@@ -17,7 +17,8 @@ The ordering is stratified, so that every prefix looks like the full set:
   earliest-deadline-first scheduling of the windows of Tijdeman's chairman assignment problem
   (Tijdeman 1980, "The chairman assignment problem"): an ordering whose every prefix keeps each
   class within one item of ``k * p_c`` exists, and earliest-deadline-first finds one – the
-  "quota" property that the divisor (Webster, D'Hondt) orderings lack. The tests check it. Floor: the first ``C`` positions hold one item of each of the ``C`` classes present,
+  "quota" property that the divisor (Webster, D'Hondt) orderings lack. The tests check it.
+  Floor: the first ``C`` positions hold one item of each of the ``C`` classes present,
   largest classes first, so every class appears as soon as the subset has ``C`` items; classes
   placed early by the floor then wait until their quota catches up.
 * **multilabel** – two stages, then a floor.
@@ -58,14 +59,12 @@ from __future__ import annotations
 
 import heapq
 import math
-from typing import Literal
 
 import numpy as np
 import torch
 
+from ssl_music_bench.contracts.task import TaskKind
 from ssl_music_bench.errors import BenchError
-
-Kind = Literal["multilabel", "multiclass"]
 
 HERD_WINDOW = 512  # candidates per position; 256 let counts drift by ~10 on a 200k x 50 set
 HERD_HEAD_MIN = 50_000  # positions herded at least (all of them in sets up to this size)
@@ -84,7 +83,7 @@ def subset_size(n: int, fraction: float) -> int:
     return min(n, max(1, math.floor(fraction * n + 0.5)))
 
 
-def label_subset(targets: torch.Tensor, kind: Kind, fraction: float, seed: int) -> list[int]:
+def label_subset(targets: torch.Tensor, kind: TaskKind, fraction: float, seed: int) -> list[int]:
     """Sorted positions of the training items kept when a probe may use ``fraction`` of them.
 
     ``targets`` is (n, L) 0/1 for ``kind="multilabel"`` (values above 0.5 count as positive) or
@@ -97,7 +96,7 @@ def label_subset(targets: torch.Tensor, kind: Kind, fraction: float, seed: int) 
     return sorted(order[:size].tolist())
 
 
-def stratified_order(targets: torch.Tensor, kind: Kind, seed: int) -> np.ndarray:
+def stratified_order(targets: torch.Tensor, kind: TaskKind, seed: int) -> np.ndarray:
     """A ranking of all items whose every prefix is stratified (see the module docstring)."""
     rng = np.random.default_rng(seed)
     array = targets.detach().cpu().numpy()

@@ -14,6 +14,7 @@ Lightning's per-step machinery would cost more than the training itself.
 from __future__ import annotations
 
 import copy
+import math
 from dataclasses import dataclass
 
 import torch
@@ -21,6 +22,7 @@ from torch import Tensor, nn
 
 from ssl_music_bench.contracts.protocol import ProbeSettings
 from ssl_music_bench.contracts.registry import PROBES, register_probe
+from ssl_music_bench.errors import BenchError
 from ssl_music_bench.evaluate.metrics import mean_over_chunks
 
 
@@ -92,8 +94,20 @@ class TrainedProbe:
         return mean_over_chunks(chunk_scores, data.owner, data.targets.shape[0])
 
 
+def require_finite(data: ProbeData, split: str) -> None:
+    """Stop before fitting when embeddings hold NaN/inf: a probe on them yields meaningless numbers."""
+    bad = int((~torch.isfinite(data.embeddings)).any(dim=1).sum())
+    if bad:
+        raise BenchError(
+            f"{bad} of the {len(data.embeddings)} {split} chunk embeddings hold NaN or infinite values, so no "
+            "probe can be trained on them. The encoder's weights are likely non-finite (a diverged pretraining: "
+            "lower the method's learning_rate or check its settings) or the clips hold non-finite samples.")
+
+
 def train_probe(kind: str, train: ProbeData, valid: ProbeData, settings: ProbeSettings, seed: int) -> TrainedProbe:
     """Fit the protocol's probe on train chunks, early-stopped on the validation loss."""
+    require_finite(train, "train")
+    require_finite(valid, "valid")
     generator = torch.Generator().manual_seed(seed)
     torch.manual_seed(seed)
     standardize = Standardizer.fit(train.embeddings) if settings.standardize else None
@@ -118,6 +132,10 @@ def train_probe(kind: str, train: ProbeData, valid: ProbeData, settings: ProbeSe
         head.eval()
         with torch.no_grad():
             valid_loss = float(loss_fn(head(x_valid), y_valid))
+        if not math.isfinite(valid_loss):
+            raise BenchError(
+                f"The probe's validation loss became {valid_loss} at epoch {epoch}: the probe diverged. Lower the "
+                f"protocol's probe.learning_rate (now {settings.learning_rate:g}) or check the embeddings.")
         scheduler.step(valid_loss)
         if valid_loss < best_loss - 1e-6:
             best_loss, best_state, stale = valid_loss, copy.deepcopy(head.state_dict()), 0

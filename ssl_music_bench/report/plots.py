@@ -58,7 +58,8 @@ def label_fraction_curves(records: list[dict[str, Any]], task: str, metric: str,
     figure, axes = plt.subplots(figsize=(6, 4))
     for (method, encoder), by_fraction in sorted(points.items()):
         fractions = sorted(by_fraction)
-        axes.plot(fractions, [statistics.mean(by_fraction[f]) for f in fractions], marker="o", label=f"{method} + {encoder}")
+        means = [statistics.mean(by_fraction[f]) for f in fractions]
+        axes.plot(fractions, means, marker="o", label=f"{method} + {encoder}")
     axes.set_xscale("log")
     axes.set_xlabel("fraction of train labels")
     axes.set_ylabel(f"{metric} (%)")

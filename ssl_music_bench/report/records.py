@@ -22,9 +22,8 @@ from ssl_music_bench.home import records_dir
 from ssl_music_bench.io import write_json_atomic
 
 SCHEMA_VERSION = 1
-PACKAGES = ("ssl-music-bench", "torch", "torchaudio", "torchvision", "lightly", "timm", "torchmetrics", "pytorch-lightning", "nnAudio", "numpy")
-
-
+PACKAGES = ("ssl-music-bench", "torch", "torchaudio", "torchvision", "lightly", "timm", "torchmetrics",
+            "pytorch-lightning", "nnAudio", "numpy")
 
 
 def task_label(record: dict[str, Any]) -> str:
@@ -80,7 +79,8 @@ def git_state(package: Path = Path(__file__).resolve().parents[1]) -> dict[str, 
     """
     try:
         sha = subprocess.run(
-            ["git", "-C", str(package.parent), "rev-parse", "HEAD"], capture_output=True, text=True, timeout=10, check=True
+            ["git", "-C", str(package.parent), "rev-parse", "HEAD"],
+            capture_output=True, text=True, timeout=10, check=True,
         ).stdout.strip()
         status = subprocess.run(
             ["git", "-C", str(package.parent), "status", "--porcelain", "--untracked-files=no"],

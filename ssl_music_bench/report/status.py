@@ -17,7 +17,6 @@ from typing import Any
 from ssl_music_bench.contracts.compatibility import compatible_encoders
 from ssl_music_bench.contracts.protocol import Protocol
 from ssl_music_bench.contracts.registry import METHODS
-from ssl_music_bench.home import records_dir
 from ssl_music_bench.io import write_json_atomic
 from ssl_music_bench.report.records import record_path
 
@@ -48,7 +47,9 @@ def failure_path(home: Path, method: str, encoder: str, task: str, seed: int, pr
     return _failure_beside(record_path(home, _identity(method, encoder, task, seed, protocol)))
 
 
-def note_failure(home: Path, method: str, encoder: str, task: str, seed: int, protocol: str, error: BaseException) -> None:
+def note_failure(  # 7 parameters: the home, the five coordinates of a cell (as `bench run` takes them), the error
+    home: Path, method: str, encoder: str, task: str, seed: int, protocol: str, error: BaseException
+) -> None:
     write_json_atomic(failure_path(home, method, encoder, task, seed, protocol),
                       {"error": f"{type(error).__name__}: {error}"})
 
@@ -95,4 +96,4 @@ def render_status(cells: list[CellState], protocol: Protocol, tasks: list[str], 
     return "\n".join(lines) + "\n"
 
 
-__all__ = ["CellState", "grid", "note_failure", "clear_failure", "render_status", "records_dir"]
+__all__ = ["CellState", "grid", "note_failure", "clear_failure", "render_status"]

@@ -5,10 +5,11 @@ method + encoder, one column per task metric, in percent. A cell is the mean ove
 ran with its 95 % confidence interval (Student's t, n - 1 degrees of freedom) and the number of
 seeds. In each column the best self-supervised cell is bold and every cell whose interval
 overlaps the best one's is marked as tied (italic in markdown, ``\\emph`` in LaTeX). Baseline
-rows (random-init, supervised) are kept at the bottom and never compete for "best"; published
-numbers (``--reported``) come last. A self-supervised cell whose interval lies entirely above
-(below) the random-init row of the same encoder gets an up (down) arrow: whether pretraining beat
-the untrained encoder, at a glance.
+rows (the methods registered with a ``baseline`` role: random-init, supervised) are kept at the
+bottom and never compete for "best"; published numbers (``--reported``) come last. A
+self-supervised cell whose interval lies entirely above (below) the floor row (random-init) of
+the same encoder gets an up (down) arrow: whether pretraining beat the untrained encoder, at a
+glance. Which kind a row is comes from its records (:func:`row_kind`), never from its name.
 """
 
 from __future__ import annotations
@@ -19,14 +20,16 @@ import math
 import statistics
 from collections import defaultdict
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Literal
 
+from ssl_music_bench.contracts.registry import METHODS, Baseline
+from ssl_music_bench.contracts.settings import method_of_label
 from ssl_music_bench.report.records import task_label
 
 Row = tuple[str, str]  # (method, encoder)
 Column = tuple[str, str]  # (task, metric)
+RowKind = Literal["self-supervised", "floor", "ceiling", "reported"]  # "floor"/"ceiling": a Baseline role
 REPORTED_METRICS = ("roc_auc", "pr_auc", "accuracy")
-BASELINES = ("random-init", "supervised")  # the floor and the ceiling: kept at the bottom
 # two-sided 95 % quantiles of Student's t for 1..30 degrees of freedom (checked against scipy in the tests)
 T95 = (12.706, 4.303, 3.182, 2.776, 2.571, 2.447, 2.365, 2.306, 2.262, 2.228, 2.201, 2.179, 2.160, 2.145,
        2.131, 2.120, 2.110, 2.101, 2.093, 2.086, 2.080, 2.074, 2.069, 2.064, 2.060, 2.056, 2.052, 2.048,
@@ -60,40 +63,71 @@ class Cell:
         return f"{self.mean:.2f} ± {self.half_width:.2f} (n={len(self.values)})"
 
 
-def is_baseline(method: str) -> bool:
-    return method.split("[")[0] in BASELINES
+def row_kind(record: dict[str, Any]) -> RowKind:
+    """Whether a record's row is a self-supervised contender, a baseline (and which), or published.
+
+    Published numbers (report/reported.py) say so with ``"reported": true``. A run record that has
+    a ``baseline`` field carries its method's role as registered when it ran. Records written
+    before that field existed lack it: their method is looked up in the registry now, and one
+    that is not registered (e.g. a plugin not loaded) counts as self-supervised.
+    """
+    if record.get("reported"):
+        return "reported"
+    role: Baseline | None = record["baseline"] if "baseline" in record else _registered_baseline(record)
+    return role or "self-supervised"
 
 
-def is_reported(method: str) -> bool:
-    return "(reported:" in method
+def _registered_baseline(record: dict[str, Any]) -> Baseline | None:
+    name = record.get("method_name") or method_of_label(record["method"])
+    return METHODS.get(name).baseline if name in METHODS else None
 
 
-def competes(method: str) -> bool:
-    """Whether a row can be best or be compared with random-init: self-supervised runs only."""
-    return not is_baseline(method) and not is_reported(method)
+@dataclass(frozen=True)
+class ProtocolRows:
+    """One protocol's table before formatting: the cells of each row, and what kind each row is."""
+
+    cells: dict[Row, dict[Column, Cell]]
+    kinds: dict[Row, RowKind]
+
+    def competes(self, row: Row) -> bool:
+        """Whether a row can be best or be compared with the floor: self-supervised runs only."""
+        return self.kinds[row] == "self-supervised"
+
+    def floor(self, encoder: str) -> Row | None:
+        """The encoder's floor row: a floor method run with its default settings (no ``[...]``)."""
+        floors = [row for row, kind in self.kinds.items()
+                  if kind == "floor" and row[1] == encoder and method_of_label(row[0]) == row[0]]
+        return min(floors, default=None)
+
+    def order(self) -> list[Row]:
+        """Self-supervised rows, then baselines, then published numbers; by name within each."""
+        def key(row: Row) -> tuple[bool, bool, str, str]:
+            kind = self.kinds[row]
+            return (kind == "reported", kind in ("floor", "ceiling"), *row)
+
+        return sorted(self.cells, key=key)
 
 
-def _row_order(row: Row) -> tuple[bool, bool, str, str]:
-    method, encoder = row
-    return (is_reported(method), is_baseline(method), method, encoder)
-
-
-def collect(records: list[dict[str, Any]]) -> dict[str, dict[Row, dict[Column, Cell]]]:
-    """protocol -> row -> column -> cell."""
-    values: dict[str, dict[Row, dict[Column, list[float]]]] = defaultdict(lambda: defaultdict(lambda: defaultdict(list)))
+def collect(records: list[dict[str, Any]]) -> dict[str, ProtocolRows]:
+    """protocol -> its rows (the first record of a row decides the row's kind)."""
+    values: dict[str, dict[Row, dict[Column, list[float]]]] = defaultdict(
+        lambda: defaultdict(lambda: defaultdict(list)))
+    kinds: dict[str, dict[Row, RowKind]] = defaultdict(dict)
     for record in records:
-        row = (record["method"], record["encoder"])
+        protocol, row = record["protocol"]["name"], (record["method"], record["encoder"])
+        kinds[protocol].setdefault(row, row_kind(record))
         task = task_label(record)  # e.g. mtat@0.01
         for metric in REPORTED_METRICS:
             if metric in record["metrics"]:
-                values[record["protocol"]["name"]][row][(task, metric)].append(100.0 * record["metrics"][metric])
-    return {protocol: {row: {column: Cell(tuple(v)) for column, v in cells.items()} for row, cells in rows.items()}
+                values[protocol][row][(task, metric)].append(100.0 * record["metrics"][metric])
+    return {protocol: ProtocolRows({row: {column: Cell(tuple(v)) for column, v in cells.items()}
+                                    for row, cells in rows.items()}, kinds[protocol])
             for protocol, rows in values.items()}
 
 
-def _marks(rows: dict[Row, dict[Column, Cell]], column: Column) -> dict[Row, str]:
+def _marks(rows: ProtocolRows, column: Column) -> dict[Row, str]:
     """"best" / "tied" / "" for every row in one column."""
-    contenders = {row: cells[column] for row, cells in rows.items() if column in cells and competes(row[0])}
+    contenders = {row: cells[column] for row, cells in rows.cells.items() if column in cells and rows.competes(row)}
     if not contenders:
         return {}
     best_row = max(contenders, key=lambda row: contenders[row].mean)
@@ -103,19 +137,17 @@ def _marks(rows: dict[Row, dict[Column, Cell]], column: Column) -> dict[Row, str
     return marks
 
 
-FLOOR = "random-init"
-
-
-def _floor_marks(rows: dict[Row, dict[Column, Cell]], column: Column) -> dict[Row, str]:
-    """"above" / "below" for self-supervised rows whose interval clears the random-init row of
-    the same encoder in this column (intervals apart); rows that overlap it get nothing."""
+def _floor_marks(rows: ProtocolRows, column: Column) -> dict[Row, str]:
+    """"above" / "below" for self-supervised rows whose interval clears the floor row of the
+    same encoder in this column (intervals apart); rows that overlap it get nothing."""
     marks = {}
-    for (method, encoder), cells in rows.items():
-        floor = rows.get((FLOOR, encoder), {}).get(column)
+    for row, cells in rows.cells.items():
+        floor_row = rows.floor(row[1])
+        floor = rows.cells[floor_row].get(column) if floor_row else None
         cell = cells.get(column)
-        if floor is None or cell is None or not competes(method) or cell.overlaps(floor):
+        if floor is None or cell is None or not rows.competes(row) or cell.overlaps(floor):
             continue
-        marks[(method, encoder)] = "above" if cell.mean > floor.mean else "below"
+        marks[row] = "above" if cell.mean > floor.mean else "below"
     return marks
 
 
@@ -136,15 +168,15 @@ def table_rows(records: list[dict[str, Any]], fmt: str = "md") -> dict[str, tupl
     """Per protocol: header and rows of formatted cell strings."""
     tables = {}
     for protocol, rows in sorted(collect(records).items()):
-        columns = sorted({column for cells in rows.values() for column in cells})
+        columns = sorted({column for cells in rows.cells.values() for column in cells})
         marks = {column: _marks(rows, column) for column in columns}
         floors = {column: _floor_marks(rows, column) for column in columns}
         header = ["method", "encoder"] + [f"{task} {metric}" for task, metric in columns]
         body = []
-        for row in sorted(rows, key=_row_order):
+        for row in rows.order():
             cells = []
             for column in columns:
-                cell = rows[row].get(column)
+                cell = rows.cells[row].get(column)
                 if cell is None:
                     cells.append("-")
                     continue
@@ -158,7 +190,8 @@ def table_rows(records: list[dict[str, Any]], fmt: str = "md") -> dict[str, tupl
 def render(records: list[dict[str, Any]], fmt: str = "md") -> str:
     """The leaderboard as markdown (default), CSV or LaTeX."""
     if not records:
-        return "No run records yet: run `bench run --method clmr --encoder samplecnn --task synth-tags --protocol cpu`.\n"
+        return ("No run records yet: run `bench run --method clmr --encoder samplecnn --task synth-tags "
+                "--protocol cpu`.\n")
     out = io.StringIO()
     for protocol, (header, body) in table_rows(records, fmt).items():
         if fmt == "csv":
@@ -171,7 +204,8 @@ def render(records: list[dict[str, Any]], fmt: str = "md") -> str:
             out.write("\\begin{tabular}{ll" + "r" * (len(header) - 2) + "}\n\\hline\n")
             out.write(" & ".join(_latex_escape(h) for h in header) + " \\\\\n\\hline\n")
             for row in body:
-                out.write(" & ".join([_latex_escape(row[0]), _latex_escape(row[1]), *(c.replace("±", "$\\pm$") for c in row[2:])]) + " \\\\\n")
+                cells = [_latex_escape(row[0]), _latex_escape(row[1]), *(c.replace("±", "$\\pm$") for c in row[2:])]
+                out.write(" & ".join(cells) + " \\\\\n")
             out.write("\\hline\n\\end{tabular}\n")
         else:
             out.write(f"### Protocol `{protocol}`\n\nMetrics in %, mean ± 95 % confidence interval over seeds (n). "

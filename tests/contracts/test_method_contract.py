@@ -17,7 +17,7 @@ from ssl_music_bench.contracts.protocol import load_protocol
 from ssl_music_bench.contracts.registry import ENCODERS, METHODS, TASKS
 from ssl_music_bench.data.audio import resample
 from ssl_music_bench.errors import BenchError
-from ssl_music_bench.run import build_method
+from ssl_music_bench.run_spec import build_method
 
 PAIRS = [(m, e) for m in METHODS.names() for e in ENCODERS.names()]
 

@@ -34,6 +34,32 @@ def test_register_get_and_wildcards() -> None:
     assert registry.names() == ["alpha-one", "alpha-two", "beta"]
 
 
+def test_method_metadata_is_declared_once_at_registration() -> None:
+    """paper and baseline come from the decorator and are read back from the registry entry."""
+    from ssl_music_bench.contracts.registry import METHODS
+
+    assert ssl_music_bench.get_method("random-init").baseline == "floor"
+    assert ssl_music_bench.get_method("supervised").baseline == "ceiling"
+    assert ssl_music_bench.get_method("clmr").baseline is None
+    assert ssl_music_bench.get_method("clmr").paper == "Spijkervet & Burgoyne, ISMIR 2021"
+    assert "Tan & Le" in ssl_music_bench.get_encoder("effnet").paper
+    assert not hasattr(ssl_music_bench.get_method("clmr").obj, "paper")  # no second source
+    with pytest.raises(BenchError, match="baseline must be one of 'floor', 'ceiling'"):
+        ssl_music_bench.register_method("test-bad-baseline", baseline="ceil")  # type: ignore[arg-type]
+    assert "test-bad-baseline" not in METHODS
+
+
+def test_plugin_api_is_importable_from_the_top_level() -> None:
+    from ssl_music_bench import Encoder, Method, Task, TaskData
+    from ssl_music_bench.contracts.method import Method as ContractMethod
+
+    assert Method is ContractMethod and {Encoder.__name__, Task.__name__, TaskData.__name__} == {
+        "Encoder", "Task", "TaskData"}
+    code = "import sys, ssl_music_bench; print('torch' in sys.modules)"  # the contracts load on first use
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.strip() == "False"
+
+
 def test_duplicate_name_raises() -> None:
     registry: Registry[object] = Registry("widget")
     registry.register("same")(int)

@@ -11,7 +11,8 @@ import soundfile
 
 from ssl_music_bench.contracts.protocol import load_protocol
 from ssl_music_bench.contracts.registry import TASKS, register_task
-from ssl_music_bench.data.prepare import PreparedTask, SourceItem, prepare
+from ssl_music_bench.contracts.task import PreparedTask, SourceItem
+from ssl_music_bench.data.prepare import prepare
 from ssl_music_bench.data.store import ClipStore, ClipStoreWriter
 from ssl_music_bench.errors import BenchError
 from ssl_music_bench.home import prepared_path

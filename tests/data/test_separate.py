@@ -14,8 +14,10 @@ import torchaudio
 from openunmix.model import OpenUnmix, Separator
 from rich.progress import Progress
 
+from ssl_music_bench.contracts.sources import SOURCES
 from ssl_music_bench.data.multisource import excerpt_grid
-from ssl_music_bench.data.separate import SOURCES, load_separator, separate_store
+from ssl_music_bench.data.separate import separate_store
+from ssl_music_bench.data.separate.weights import load_separator
 from ssl_music_bench.data.silence import stored_levels, window_levels
 from ssl_music_bench.data.store import INT16_SCALE, ClipStore, ClipStoreWriter
 from ssl_music_bench.errors import BenchError

@@ -1,4 +1,5 @@
-"""Tests of the built-in synthetic corpus (ssl_music_bench.data.synth), on the "tiny" size."""
+"""Tests of the built-in synthetic corpus (ssl_music_bench.data.synthetic_corpus and its generator
+ssl_music_bench.data.synth), on the "tiny" size."""
 
 from __future__ import annotations
 
@@ -8,21 +9,19 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from ssl_music_bench.contracts.sources import SOURCES
 from ssl_music_bench.data.store import INT16_SCALE, SPLITS, ClipStore, to_int16
-from ssl_music_bench.data.synth import (
+from ssl_music_bench.data.synth import NOTE_VELOCITIES, generate_note, generate_song, plan_song
+from ssl_music_bench.data.synth.styles import FAST_BPM, SLOW_BPM, STYLE_SPECS
+from ssl_music_bench.data.synthetic_corpus import (
     NOTE_FAMILIES,
     NOTE_PITCHES,
-    NOTE_VELOCITIES,
     SIZES,
     SONG_TAGS,
-    SOURCES,
     STYLES,
+    TIMBRES,
     ensure_corpus,
-    generate_note,
-    generate_song,
-    plan_song,
 )
-from ssl_music_bench.data.synth.styles import FAST_BPM, SLOW_BPM, TIMBRES
 from ssl_music_bench.errors import BenchError
 
 SEED = 0
@@ -55,6 +54,13 @@ def test_sources_follow_open_unmix_naming(songs: ClipStore) -> None:
     assert [len(songs.indices(split)) for split in SPLITS] == list(spec.songs)
     assert {info.length for info in songs} == {int(spec.song_seconds * 16_000)}
     assert songs.items[0].id == "song-train-00000"
+
+
+def test_the_generator_plays_the_published_vocabularies() -> None:
+    # the vocabularies live with the dataset (synthetic_corpus.py), the styles' sound with the generator
+    assert tuple(STYLE_SPECS) == STYLES
+    for style in STYLE_SPECS.values():
+        assert set(style.plays) == set(SOURCES) and set(style.timbres) <= set(TIMBRES), style.name
 
 
 def test_same_seed_same_bytes_and_other_seed_differs(home: Path, notes: ClipStore, tmp_path: Path) -> None:

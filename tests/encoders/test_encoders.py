@@ -34,7 +34,7 @@ def test_encoder_contract(name: str) -> None:
 def test_samplecnn_matches_clmr() -> None:
     cls = ENCODERS.get("samplecnn").obj
     encoder = cls()
-    assert encoder.parameter_count() == 2_368_512  # FACTS.md: CLMR's SampleCNN without a head
+    assert encoder.parameter_count() == 2_368_512  # Spijkervet/CLMR's SampleCNN, without a head
     assert (cls.sample_rate, cls.crop_samples, cls.embed_dim) == (22_050, 59_049, 512)
     with torch.no_grad():
         frames = encoder.eval().frames(encoder.frontend(torch.zeros(1, 59_049)))

@@ -11,14 +11,15 @@ from ssl_music_bench.contracts.protocol import load_protocol
 from ssl_music_bench.evaluate.cache import cache_entries, clear_cache
 from ssl_music_bench.home import embeddings_dir
 from ssl_music_bench.run import run_benchmark
+from ssl_music_bench.run_spec import RunOptions, RunSpec
 
 
 def test_second_task_on_the_same_clips_reuses_checkpoint_and_embeddings(tmp_path: Path, tiny_protocol_file: Path) -> None:
     home = tmp_path / "home"
     protocol = load_protocol(str(tiny_protocol_file))
-    quiet = Console(quiet=True)
-    tags, _ = run_benchmark("random-init", "effnet", "synth-tags", protocol, 0, home, quiet, False)
-    genre, _ = run_benchmark("random-init", "effnet", "synth-genre", protocol, 0, home, quiet, False)
+    quiet = RunOptions(progress=False, console=Console(quiet=True))
+    tags, _ = run_benchmark(RunSpec("random-init", "effnet", protocol, task="synth-tags"), home, quiet)
+    genre, _ = run_benchmark(RunSpec("random-init", "effnet", protocol, task="synth-genre"), home, quiet)
     assert tags["reused_embeddings"] == [] and tags["pretraining"]["reused"] is False
     assert genre["reused_embeddings"] == ["train", "valid", "test"] and genre["pretraining"]["reused"] is True
     assert len(list(embeddings_dir(home).glob("*.safetensors"))) == 3
@@ -26,7 +27,7 @@ def test_second_task_on_the_same_clips_reuses_checkpoint_and_embeddings(tmp_path
     # a corrupt entry is detected, removed and rebuilt, and the result does not change
     for entry in embeddings_dir(home).glob("*.safetensors"):
         entry.write_bytes(b"garbage")
-    again, _ = run_benchmark("random-init", "effnet", "synth-genre", protocol, 0, home, quiet, False)
+    again, _ = run_benchmark(RunSpec("random-init", "effnet", protocol, task="synth-genre"), home, quiet)
     assert again["reused_embeddings"] == [] and again["metrics"] == genre["metrics"]
 
     kinds = sorted(entry.kind for entry in cache_entries(home))

@@ -13,6 +13,7 @@ from rich.console import Console
 from ssl_music_bench.cli import main
 from ssl_music_bench.contracts.protocol import load_protocol
 from ssl_music_bench.run import run_benchmark
+from ssl_music_bench.run_spec import RunOptions, RunSpec
 
 
 def test_embed_a_folder_of_wav_and_mp3(shared_home: Path, tiny_protocol_file: Path, tmp_path: Path, capsys) -> None:  # type: ignore[no-untyped-def]
@@ -28,8 +29,8 @@ def test_embed_a_folder_of_wav_and_mp3(shared_home: Path, tiny_protocol_file: Pa
     assert main(["embed", str(music), "--method", "clmr", "--encoder", "effnet", "--seed", "7", "--protocol",
                  str(tiny_protocol_file), "--home", str(shared_home), "--out", str(out)]) == 2
     assert "No trained checkpoint" in capsys.readouterr().err
-    run_benchmark("random-init", "effnet", "synth-genre", load_protocol(str(tiny_protocol_file)), 0, shared_home,
-                  Console(quiet=True), False)
+    run_benchmark(RunSpec("random-init", "effnet", load_protocol(str(tiny_protocol_file)), task="synth-genre"),
+                  shared_home, RunOptions(progress=False, console=Console(quiet=True)))
     assert main(args) == 0
     assert "skipped" in capsys.readouterr().err  # the broken file is reported
     embeddings = np.load(out / "embeddings.npy")

@@ -11,20 +11,21 @@ from ssl_music_bench.contracts.protocol import load_protocol
 from ssl_music_bench.errors import BenchError
 from ssl_music_bench.evaluate.label_fractions import label_subset, subset_size
 from ssl_music_bench.run import run_benchmark
+from ssl_music_bench.run_spec import RunOptions, RunSpec
 
 
 def test_label_fraction_run(shared_home: Path, tiny_protocol_file: Path) -> None:
     protocol = load_protocol(str(tiny_protocol_file))
-    quiet = Console(quiet=True)
-    record, path = run_benchmark("random-init", "effnet", "synth-genre", protocol, 0, shared_home, quiet, False,
-                                 label_fraction=0.5)
+    quiet = RunOptions(progress=False, console=Console(quiet=True))
+    record, path = run_benchmark(RunSpec("random-init", "effnet", protocol, task="synth-genre", label_fraction=0.5),
+                                 shared_home, quiet)
     train_clips = record["dataset"]["clips"]["train"]
     assert record["label_fraction"] == 0.5
     assert record["train_clips_labelled"] == subset_size(train_clips, 0.5) < train_clips
     assert path.name == "random-init__effnet__synth-genre@0.5__seed0.json"
     with pytest.raises(BenchError, match="label fraction"):
-        run_benchmark("random-init", "effnet", "synth-genre", protocol, 0, shared_home, quiet, False,
-                      label_fraction=0.0)
+        run_benchmark(RunSpec("random-init", "effnet", protocol, task="synth-genre", label_fraction=0.0),
+                      shared_home, quiet)
 
 
 def test_subsets_used_by_runs_are_nested() -> None:

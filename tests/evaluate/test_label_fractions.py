@@ -8,9 +8,10 @@ import numpy as np
 import pytest
 import torch
 
+from ssl_music_bench.contracts.task import TaskKind
 from ssl_music_bench.errors import BenchError
 from ssl_music_bench.evaluate import label_fractions as fractions
-from ssl_music_bench.evaluate.label_fractions import Kind, label_subset, stratified_order, subset_size
+from ssl_music_bench.evaluate.label_fractions import label_subset, stratified_order, subset_size
 
 FRACTIONS = [0.001, 0.01, 0.05, 0.1, 0.25, 0.5, 0.9, 1.0]
 SEEDS = [0, 1, 7]
@@ -56,7 +57,7 @@ def expected_size(n: int, fraction: float) -> int:
     ],
 )
 def test_smaller_fractions_are_nested_in_larger_ones(
-    kind: Kind, targets: torch.Tensor, seed: int
+    kind: TaskKind, targets: torch.Tensor, seed: int
 ) -> None:
     subsets = [set(label_subset(targets, kind, f, seed)) for f in FRACTIONS]
     for smaller, larger in zip(subsets, subsets[1:]):
@@ -68,7 +69,7 @@ def test_smaller_fractions_are_nested_in_larger_ones(
     ("kind", "targets"),
     [("multilabel", random_multilabel(800, 10, 1)), ("multiclass", multiclass([300, 200, 100], 1))],
 )
-def test_same_seed_same_subset_other_seed_other_subset(kind: Kind, targets: torch.Tensor) -> None:
+def test_same_seed_same_subset_other_seed_other_subset(kind: TaskKind, targets: torch.Tensor) -> None:
     first = label_subset(targets, kind, 0.1, seed=11)
     assert first == label_subset(targets.clone(), kind, 0.1, seed=11)
     others = [label_subset(targets, kind, 0.1, seed=s) for s in (12, 13, 14)]
@@ -93,7 +94,7 @@ def test_one_percent_of_mtat_is_259_songs() -> None:
 
 
 def test_fraction_one_keeps_everything() -> None:
-    cases: list[tuple[Kind, torch.Tensor]] = [
+    cases: list[tuple[TaskKind, torch.Tensor]] = [
         ("multilabel", correlated_multilabel(321, 8, 0)),
         ("multiclass", multiclass([200, 121], 0)),
     ]
@@ -103,7 +104,7 @@ def test_fraction_one_keeps_everything() -> None:
 
 
 @pytest.mark.parametrize("kind", ["multilabel", "multiclass"])
-def test_order_is_a_permutation(kind: Kind) -> None:
+def test_order_is_a_permutation(kind: TaskKind) -> None:
     tags, classes = random_multilabel(500, 6, 2), multiclass([250, 150, 100], 2)
     order = stratified_order(tags if kind == "multilabel" else classes, kind, seed=3)
     assert sorted(order.tolist()) == list(range(500))

@@ -11,6 +11,7 @@ from ssl_music_bench.contracts.protocol import load_protocol
 from ssl_music_bench.contracts.settings import config_from_overrides, method_label
 from ssl_music_bench.errors import BenchError
 from ssl_music_bench.run import run_benchmark
+from ssl_music_bench.run_spec import RunOptions, RunSpec
 
 
 def test_set_overrides_parse_by_type() -> None:
@@ -26,13 +27,17 @@ def test_set_overrides_parse_by_type() -> None:
 
 def test_random_init_and_supervised_rows(shared_home: Path, tiny_protocol_file: Path) -> None:
     protocol = load_protocol(str(tiny_protocol_file))
-    console = Console(quiet=True)
-    floor, _ = run_benchmark("random-init", "effnet", "synth-genre", protocol, 0, shared_home, console, False)
+    quiet = RunOptions(progress=False, console=Console(quiet=True))
+
+    def run_benchmark_cell(method: str, task: str) -> dict:
+        return run_benchmark(RunSpec(method, "effnet", protocol, task, seed=0), shared_home, quiet)[0]
+
+    floor = run_benchmark_cell("random-init", "synth-genre")
     assert floor["pretraining"]["steps"] == 0 and floor["pretraining"]["data"] is None
-    genre, _ = run_benchmark("supervised", "effnet", "synth-genre", protocol, 0, shared_home, console, False)
-    tags, _ = run_benchmark("supervised", "effnet", "synth-tags", protocol, 0, shared_home, console, False)
+    genre = run_benchmark_cell("supervised", "synth-genre")
+    tags = run_benchmark_cell("supervised", "synth-tags")
     assert genre["pretraining"]["steps"] == protocol.pretrain.steps
     assert genre["pretraining"]["data"] == "synth-genre" and tags["pretraining"]["data"] == "synth-tags"
     assert genre["pretraining"]["checkpoint"] != tags["pretraining"]["checkpoint"]  # one per task
-    again, _ = run_benchmark("supervised", "effnet", "synth-genre", protocol, 0, shared_home, console, False)
+    again = run_benchmark_cell("supervised", "synth-genre")
     assert again["pretraining"]["reused"] and again["metrics"] == genre["metrics"]

@@ -18,15 +18,8 @@ import torch.multiprocessing as mp
 
 from ssl_music_bench.contracts.registry import ENCODERS, METHODS
 from ssl_music_bench.data.audio import resampled_length
-from ssl_music_bench.methods.cola import (
-    COLA,
-    COLAConfig,
-    COLALoss,
-    bilinear_logits,
-    cola_loss,
-    cola_projection,
-    gather_rows,
-)
+from ssl_music_bench.methods.cola import COLA, COLAConfig, COLALoss, bilinear_logits, cola_loss, cola_projection
+from ssl_music_bench.train.distributed import gather_rows
 
 WORLD = 2
 

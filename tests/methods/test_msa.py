@@ -14,7 +14,7 @@ from ssl_music_bench.contracts.settings import config_from_overrides
 from ssl_music_bench.data.audio import resample
 from ssl_music_bench.data.multisource import ExcerptGrid, SourceBatchSampler, source_batches
 from ssl_music_bench.data.store import ClipStore, ClipStoreWriter
-from ssl_music_bench.data.synth import ensure_corpus
+from ssl_music_bench.data.synthetic_corpus import ensure_corpus
 from ssl_music_bench.encoders.effnet import EfficientNetB0
 from ssl_music_bench.encoders.samplecnn import SampleCNN
 from ssl_music_bench.errors import BenchError
@@ -176,7 +176,7 @@ def test_sources_setting() -> None:
 
 
 def test_learning_rate_is_halved_at_half_of_the_budget() -> None:
-    from ssl_music_bench.run import build_method
+    from ssl_music_bench.run_spec import build_method
 
     method = build_method("msa", "effnet")
     config = method.configure_optimizer(total_steps=10)

@@ -62,6 +62,28 @@ def test_arrows_mark_cells_clear_of_the_random_init_floor_of_the_same_encoder(tm
     assert "↑" not in render(load_records(tmp_path / "records"), "csv")
 
 
+def test_row_kinds_come_from_the_records_flags_with_the_registry_for_old_records() -> None:
+    rows = [
+        record("clmr", "effnet", "synth-genre", 0, accuracy=0.60),
+        record("my-floor", "effnet", "synth-genre", 0, accuracy=0.90) | {"baseline": "floor"},  # a flagged record
+        record("clmr", "samplecnn", "synth-genre", 0, accuracy=0.50),
+        record("random-init", "samplecnn", "synth-genre", 0, accuracy=0.10),  # no flag: the registry says floor
+        record("clmr", "other", "synth-genre", 0, accuracy=0.40),
+        record("random-init[x=1]", "other", "synth-genre", 0, accuracy=0.99),  # not run as registered: no arrows
+        record("clmr", "effnet", "synth-genre", 0, accuracy=0.99) | {"method": "ours (published)", "reported": True},
+    ]
+    body = [line for line in render(rows).splitlines() if line.startswith("| ") and not line.startswith("| method")]
+    assert body == [
+        "| clmr | effnet | **60.00** ↓ |",
+        "| clmr | other | 40.00 |",
+        "| clmr | samplecnn | 50.00 ↑ |",
+        "| my-floor | effnet | 90.00 |",  # baselines never win, and come after the contenders
+        "| random-init | samplecnn | 10.00 |",
+        "| random-init[x=1] | other | 99.00 |",
+        "| ours (published) | effnet | 99.00 |",  # published rows last
+    ]
+
+
 def test_confidence_interval_and_ties_against_scipy() -> None:
     from scipy import stats
 

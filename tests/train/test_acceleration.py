@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import torch
 
-from ssl_music_bench.run import build_method
+from ssl_music_bench.run_spec import build_method
 from ssl_music_bench.train.acceleration import accelerate
 
 

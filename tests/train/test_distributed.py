@@ -7,7 +7,7 @@ processes, over gloo on the CPU. What must be equal: the examples and excerpts o
 batch (the sharded batch sampler), the negatives (gathered from both processes), the gradient
 scale (gathers sum over processes, DDP averages), the batch-norm statistics (global batch norm),
 the random draws on the device (crops, noise: each process draws for the whole global batch from
-the same per-step seed and keeps its rows, ssl_music_bench/train/draws.py), and so the weights after a
+the same per-step seed and keeps its rows, ssl_music_bench/train/distributed.py), and so the weights after a
 few steps. COLA and MSA run with all their draws (random crops, noise on the positive). CLMR
 runs with one fixed crop and without its augmentation chain: the chain's draws are per global
 example too (tests/train/test_draws.py), but its batched FFTs and phase vocoder round differently
@@ -47,7 +47,9 @@ from ssl_music_bench.errors import BenchError
 from ssl_music_bench.methods.clmr import CLMR, CLMRConfig
 from ssl_music_bench.methods.cola import COLA
 from ssl_music_bench.methods.msa import MSA
-from ssl_music_bench.train.pretrain import per_process_batch, pretrain
+from ssl_music_bench.run_spec import RunOptions
+from ssl_music_bench.train.distributed import per_process_batch
+from ssl_music_bench.train.pretrain import pretrain
 
 WORLD = 2
 PROTOCOL = """
@@ -97,8 +99,8 @@ def build(name: str) -> Method:
 def train(name: str, initial: dict[str, torch.Tensor], data: Any, protocol: Protocol, devices: int) -> dict[str, Any]:
     method = build(name)
     method.load_state_dict(initial)
-    result = pretrain(method, data.store, data.indices["train"], protocol, seed=0, progress=False,
-                      devices=devices, accelerator="cpu")
+    result = pretrain(method, data.store, data.indices["train"], protocol, seed=0,
+                      options=RunOptions(progress=False, devices=devices, accelerator="cpu"))
     return {"state": method.state_dict(), "curve": result.loss_curve, "rank": result.global_rank,
             "world": result.world_size, "steps": result.steps}
 
@@ -144,6 +146,15 @@ def train_both(name: str, protocol: Protocol, home: Path, out: Path) -> tuple[li
     return ranks, one, initial
 
 
+# How close the two updates must be, relative to their size. COLA and MSA: 1e-3. CLMR: its
+# identical views leave only the negatives' gradients, and EfficientNet's log-mel floor amplifies
+# the convolutions' summation order (module doc): measured 1.88e-2 on the CI machine of 2026-12-01
+# (an AVX-512 Xeon; the same with torch 2.11.0 and 2.14.1, and at the commits of 2026-11-22 that
+# measured below 1e-3 on another machine), 0.99e-2 with oneDNN limited to SSE4.1, against 1.5 with
+# per-process batch norm (the control below). 5e-2 still fails a per-process batch norm 30-fold.
+AGREEMENT = {"clmr": 5e-2, "cola": 1e-3, "msa": 1e-3}
+
+
 @pytest.mark.parametrize("name", ["clmr", "cola", "msa"])
 def test_two_processes_train_like_one_on_the_global_batch(name: str, shared_home: Path, tmp_path: Path) -> None:
     ranks, one, initial = train_both(name, parse_protocol(PROTOCOL), shared_home, tmp_path)
@@ -159,7 +170,7 @@ def test_two_processes_train_like_one_on_the_global_batch(name: str, shared_home
     for key, value in one["state"].items():
         if not value.is_floating_point():
             assert torch.equal(two[key], value), key
-    assert relative_deviation(two, one["state"], initial) < 1e-3
+    assert relative_deviation(two, one["state"], initial) < AGREEMENT[name]
     losses = [loss for _, loss in ranks[0]["curve"]], [loss for _, loss in one["curve"]]
     assert losses[0][0] == pytest.approx(losses[1][0], rel=1e-4)  # the global batch's loss, same weights
     assert losses[0] == pytest.approx(losses[1], rel=1e-3)  # then weights 1e-4 apart

@@ -1,5 +1,5 @@
 """Draws under DDP: a process's rows get exactly the draws they get in one process with the
-whole global batch (ssl_music_bench/train/draws.py), for every random step a method takes on the device."""
+whole global batch (ssl_music_bench/train/distributed.py), for every random step a method takes on the device."""
 
 from __future__ import annotations
 
@@ -11,8 +11,8 @@ from torch import Tensor
 from ssl_music_bench.augment import CLMRAugment, random_crop
 from ssl_music_bench.augment.mws import MWSConfig, mask_warp_shift
 from ssl_music_bench.methods.cola_randmask import random_soft_mask
-from ssl_music_bench.run import build_method
-from ssl_music_bench.train.draws import draw, sharded_draws
+from ssl_music_bench.run_spec import build_method
+from ssl_music_bench.train.distributed import draw, sharded_draws
 
 WORLD, LOCAL = 2, 3  # a global batch of 6 on two processes
 
@@ -23,7 +23,7 @@ def as_processes(fn: Callable[[Tensor], Tensor], batch: Tensor, seed: int = 3) -
     whole = fn(batch)
     parts = []
     for rank in range(WORLD):
-        torch.manual_seed(seed)  # every process seeds its device generator alike (pretrain.py)
+        torch.manual_seed(seed)  # every process seeds its device generator alike (train/module.py)
         with sharded_draws(rank, WORLD):
             parts.append(fn(batch[rank * LOCAL : (rank + 1) * LOCAL]))
     return whole, torch.cat(parts)

@@ -22,7 +22,7 @@ from conftest import TINY_PROTOCOL
 from ssl_music_bench.data.multisource import ExcerptGrid, SourceBatchSampler
 from ssl_music_bench.data.sampler import ShardedBatchSampler
 from ssl_music_bench.evaluate.cache import cache_entries
-from ssl_music_bench.train.pretrain import RESUME_FILE, checkpoint_interval
+from ssl_music_bench.train.callbacks import RESUME_FILE, checkpoint_interval
 
 KILLABLE_PLUGIN = '''
 """Test plugin: CLMR whose process kills itself (SIGKILL) at training step BENCH_TEST_KILL_AT."""

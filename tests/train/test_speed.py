@@ -1,5 +1,5 @@
 """The speed benchmark runs end to end and writes its figures; speed itself is never asserted
-(docs/DESIGN.md: speed is measured by benchmark scripts that print ratios)."""
+(docs/PERFORMANCE.md: speed is measured by a benchmark command that prints figures and ratios)."""
 
 from __future__ import annotations
 
@@ -11,7 +11,10 @@ import pytest
 from rich.console import Console
 
 from ssl_music_bench.errors import BenchError
-from ssl_music_bench.train.speed import bf16_peak_tflops, run_speed, select_pairs
+from ssl_music_bench.train.speed import run_speed
+from ssl_music_bench.train.speed.flops import bf16_peak_tflops
+from ssl_music_bench.train.speed.pairs import select_pairs
+from ssl_music_bench.train.speed.settings import SpeedSettings
 
 PAIR_KEYS = {
     "method", "encoder", "batch_size", "pipeline_steps_per_s", "model_steps_per_s", "pipeline_efficiency",
@@ -24,10 +27,9 @@ POSITIVE = ("pipeline_steps_per_s", "model_steps_per_s", "pipeline_efficiency", 
 def test_run_speed_writes_json_and_markdown(shared_home: Path, tmp_path: Path) -> None:
     console = Console(record=True, width=200)
     out = tmp_path / "speed"
-    document = run_speed(
-        shared_home, ["cola"], ["effnet"], 2, 1, "cpu", out, console,
-        synth_size="tiny", augment_repeats=1, embed_clip_count=1,
-    )
+    settings = SpeedSettings(batch_size=2, steps=1, device="cpu", synth_size="tiny", augment_repeats=1,
+                             embed_clip_count=1)
+    document = run_speed(shared_home, ["cola"], ["effnet"], settings, out, console)
     saved = json.loads((out / "speed.json").read_text())
     assert not (out / "speed.partial.json").exists()  # only a run cut short leaves it
     assert saved["settings"]["batch_size"] == 2 and saved["settings"]["steps"] == 1
@@ -84,8 +86,9 @@ def test_a_run_cut_short_leaves_the_pairs_measured_so_far(shared_home: Path, tmp
 
     monkeypatch.setattr(speed, "measure_augment", stop)
     with pytest.raises(KeyboardInterrupt):
-        run_speed(shared_home, ["cola"], ["effnet"], 2, 1, "cpu", tmp_path, Console(record=True),
-                  synth_size="tiny", embed_clip_count=1)
+        run_speed(shared_home, ["cola"], ["effnet"],
+                  SpeedSettings(batch_size=2, steps=1, device="cpu", synth_size="tiny", embed_clip_count=1),
+                  tmp_path, Console(record=True))
     partial = json.loads((tmp_path / "speed.partial.json").read_text())
     assert partial["complete"] is False and [p["method"] for p in partial["pairs"]] == ["cola"]
     assert not (tmp_path / "speed.json").exists()

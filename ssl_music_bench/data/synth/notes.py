@@ -16,14 +16,8 @@ import numpy as np
 
 from ssl_music_bench.data.synth.dsp import SAMPLE_RATE, filtered, midi_to_hz
 from ssl_music_bench.data.synth.families import NOTE_SECONDS, draw_family_params, play_family
+from ssl_music_bench.data.synthetic_corpus import NOTE_FAMILIES, NOTE_PITCHES
 
-NOTE_FAMILIES: tuple[str, ...] = (
-    "bass", "brass", "flute", "guitar", "keyboard", "mallet", "organ", "reed", "string", "synth_lead",
-    "vocal",
-)
-# Five octaves from C2 to C6: every family is played over the same range, so pitch alone never
-# gives the family away (NSynth's families have different ranges, a shortcut we avoid).
-NOTE_PITCHES: tuple[int, ...] = tuple(range(36, 85))
 NOTE_VELOCITIES: tuple[int, ...] = (25, 50, 75, 100, 127)  # the five velocities of NSynth
 TRAIN_INSTRUMENTS = 6  # per family; instruments 0-5 play the training split
 HELD_OUT_INSTRUMENTS = 2  # instruments 6-7 play the validation and test splits (as in NSynth)

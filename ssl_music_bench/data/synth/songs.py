@@ -18,22 +18,13 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from ssl_music_bench.contracts.sources import SOURCES
 from ssl_music_bench.data.synth.drums import STEPS_PER_BAR, draw_kit, drum_track
 from ssl_music_bench.data.synth.dsp import SAMPLE_RATE, add_at, midi_to_hz, rms
 from ssl_music_bench.data.synth.instruments import RENDERERS, Params, draw_params
-from ssl_music_bench.data.synth.styles import (
-    FAST_BPM,
-    LOUD_DB,
-    QUIET_DB,
-    SLOW_BPM,
-    SONG_TAGS,
-    SOURCES,
-    STYLE_SPECS,
-    STYLES,
-    TIMBRES,
-    Style,
-)
+from ssl_music_bench.data.synth.styles import FAST_BPM, LOUD_DB, QUIET_DB, SLOW_BPM, STYLE_SPECS, Style
 from ssl_music_bench.data.synth.voice import RANGES, melody, sing
+from ssl_music_bench.data.synthetic_corpus import SONG_TAGS, STYLES, TIMBRES
 
 GOLDEN = (5.0**0.5 - 1.0) / 2.0  # the golden ratio's fractional part: the most even rotation
 MAJOR = (0, 2, 4, 5, 7, 9, 11)

@@ -1,6 +1,8 @@
-"""The musical styles of the synthetic song corpus and the tag vocabulary they produce.
+"""The musical styles of the synthetic song corpus: what each style makes likely.
 
-A style fixes the song-level distributions that real genres fix: a tempo range, a loudness
+The names of the styles, of the accompaniment timbres and of the tags they produce are the
+corpus's vocabularies (ssl_music_bench/data/synthetic_corpus.py); this module gives each style its
+sound. A style fixes the song-level distributions that real genres fix: a tempo range, a loudness
 range, a drum pattern, harmonic habits, and how likely each source and accompaniment timbre
 is. The probabilities are deliberately extreme in some styles (classical never has drums,
 electronic always has a synth, soul always has an organ, ...) so that every tag is present in
@@ -13,11 +15,6 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-
-# the open-unmix stem names (not in open-unmix's own order); every stems store, synthetic or
-# written by `bench separate`, keeps them in this order
-SOURCES = ("drums", "bass", "vocals", "other")
-TIMBRES = ("piano", "organ", "strings", "guitar", "synth")  # what "other" can be played on
 
 # Tempo and loudness tags are thresholds with a neutral zone in between (a 100 BPM song is
 # neither fast nor slow, as MagnaTagATune annotators would likely also leave it untagged).
@@ -35,7 +32,7 @@ class Style:
     drums: Mapping[str, str]  # 16-step patterns for "kick", "snare", "hat" (see drums.py)
     comp: str  # when the accompaniment strikes a chord, 16 steps per bar
     bass_line: str  # when the bass plays, 16 steps per bar ("o" = octave up)
-    plays: Mapping[str, float]  # probability that each source of SOURCES is present
+    plays: Mapping[str, float]  # probability that each source of SOURCES (contracts/sources.py) is present
     timbres: Mapping[str, float]  # probability of each accompaniment timbre in "other"
     progressions: tuple[tuple[int, ...], ...]  # chord roots as scale degrees, 0 = tonic
     minor: float = 0.3  # probability of a minor key
@@ -48,6 +45,7 @@ class Style:
 
 _FOUR = {"kick": "x.....x.x.......", "snare": "....X.......X...", "hat": "x.x.x.x.x.x.x.x."}
 
+# one style per name of the corpus's STYLES, in that order (tests/data/test_synth.py checks it)
 STYLE_SPECS: dict[str, Style] = {
     style.name: style
     for style in (
@@ -117,9 +115,3 @@ STYLE_SPECS: dict[str, Style] = {
         ),
     )
 }
-STYLES: tuple[str, ...] = tuple(STYLE_SPECS)
-
-SONG_TAGS: tuple[str, ...] = (
-    "drums", "bass", *TIMBRES, "male vocal", "female vocal", "no vocals",
-    "fast", "slow", "loud", "quiet", *STYLES,
-)

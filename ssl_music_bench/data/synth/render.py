@@ -1,0 +1,102 @@
+"""Render the synthetic corpus into a new clip store, items in parallel and written in order.
+
+:func:`~ssl_music_bench.data.synthetic_corpus.ensure_corpus` calls :func:`render_corpus` when
+the store is missing or was made by another generator version; readers never call it. Items are
+pure functions of (seed, split, index), so worker processes render them in any order and the
+parent writes them in task order: the same seed gives the same store whoever rendered it.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import time
+from collections.abc import Callable, Iterator
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import asdict
+from functools import partial
+from pathlib import Path
+from typing import Any
+
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+
+from ssl_music_bench.contracts.sources import SOURCES
+from ssl_music_bench.data.store import SPLITS, ClipStoreWriter
+from ssl_music_bench.data.synth.dsp import SAMPLE_RATE
+from ssl_music_bench.data.synth.notes import generate_note
+from ssl_music_bench.data.synth.songs import generate_song
+from ssl_music_bench.data.synthetic_corpus import NOTE_FAMILIES, SIZES, SONG_TAGS, SYNTH_VERSION, CorpusKind
+from ssl_music_bench.data.worker_pool import worker_pool
+
+# Item = (id, split, labels, mix, stems, extra fields) as ClipStoreWriter.add takes them
+Item = tuple[str, str, list[str], Any, dict[str, Any] | None, dict[str, Any]]
+
+
+def _song_item(task: tuple[int, int], seed: int, seconds: float) -> Item:
+    split_index, index = task
+    song = generate_song(seed, split_index, index, seconds)
+    split = SPLITS[split_index]
+    extra = {
+        "style": song.plan.style, "tempo": song.plan.tempo, "key": song.key,
+        "loudness_db": song.loudness_db, "present": dict(song.plan.present),
+    }
+    return f"song-{split}-{index:05d}", split, list(song.tags), song.mix, song.stems, extra
+
+
+def _note_item(task: tuple[int, int], seed: int) -> Item:
+    split_index, index = task
+    note = generate_note(seed, split_index, index)
+    split = SPLITS[split_index]
+    extra = {
+        "family": note.family, "pitch": note.pitch, "velocity": note.velocity, "instrument": note.instrument,
+    }
+    return f"note-{split}-{index:05d}", split, [note.family], note.audio, None, extra
+
+
+@contextlib.contextmanager
+def _workers(jobs: int) -> Iterator[ProcessPoolExecutor | None]:
+    """Two worker processes when the work is worth starting them, else None (render inline).
+
+    Workers only run numpy/scipy, never torch or OpenMP, so forking a process that has loaded
+    torch is safe here (torch's own DataLoader forks the same way).
+    """
+    processes = min(2, os.cpu_count() or 1)
+    if processes < 2 or jobs < 32:  # starting workers costs more than small jobs take
+        yield None
+        return
+    with worker_pool(processes) as pool:
+        yield pool
+
+
+def render_corpus(path: Path, kind: CorpusKind, size: str, seed: int, console: Console) -> None:
+    """Render every item of the ``kind`` corpus of ``size`` and ``seed`` in order into a new store at ``path``."""
+    spec = SIZES[size]
+    counts = spec.songs if kind == "songs" else spec.notes
+    tasks = [(split, index) for split, count in enumerate(counts) for index in range(count)]
+    if kind == "songs":
+        make: Callable[[tuple[int, int]], Item] = partial(_song_item, seed=seed, seconds=spec.song_seconds)
+    else:
+        make = partial(_note_item, seed=seed)
+    metadata = {
+        "generator": "ssl_music_bench.data.synth", "synth_version": SYNTH_VERSION, "kind": kind,
+        "size": size, "seed": seed, "corpus_size": asdict(spec),
+        "label_vocabulary": list(SONG_TAGS if kind == "songs" else NOTE_FAMILIES),
+    }
+    started = time.perf_counter()
+    columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn())
+    with (
+        _workers(len(tasks)) as pool,
+        Progress(*columns, console=console, transient=True) as progress,
+        ClipStoreWriter(
+            path, SAMPLE_RATE, sources=SOURCES if kind == "songs" else (),
+            shard_samples=SAMPLE_RATE * 60 * 5, metadata=metadata,  # 5-minute shards: modest memory
+        ) as writer,
+    ):
+        bar = progress.add_task(f"Generating synthetic {kind} ({size}, seed {seed})", total=len(tasks))
+        items = pool.map(make, tasks, chunksize=4) if pool is not None else map(make, tasks)
+        for id_, split, labels, audio, stems, extra in items:  # in task order, whoever rendered it
+            writer.add(id_, split, labels, audio, stems=stems, **extra)
+            progress.advance(bar)
+    console.print(f"Generated the synthetic {kind} corpus ({size}, seed {seed}, {len(tasks)} clips) "
+                  f"in {time.perf_counter() - started:.1f} s at {path}")

@@ -1,0 +1,138 @@
+"""The built-in synthetic corpus as a dataset: its sizes, its label vocabularies, and its store.
+
+What tasks and pretraining read, and all they need to know: the vocabularies a task declares its
+labels with (the tags and styles of the songs, the families and pitches of the notes), the sizes a
+protocol can ask for, and :func:`ensure_corpus`, which opens the corpus's clip store under
+``home/data/synth-<kind>-<size>-seed<seed>``. The first call renders it with the generator in
+ssl_music_bench/data/synth (a few seconds for "tiny", under a minute for "default" on two cores);
+later calls open the finished store. Items are pure functions of (seed, split, index), so the
+same seed gives the same int16 bytes on the same platform and library versions.
+
+The vocabularies are defined here, not in the generator, because they are the corpus's promise to
+its readers (the order of a vocabulary is the order of a task's target columns): the generator
+imports them to label what it renders, as it imports the stem names of
+ssl_music_bench/contracts/sources.py.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Literal
+
+from rich.console import Console
+
+from ssl_music_bench.data.store import ClipStore
+from ssl_music_bench.errors import BenchError, did_you_mean
+from ssl_music_bench.home import synth_store_path
+
+# Bump when a change to the generators changes the audio: stores made by another version are
+# regenerated instead of silently mixing two corpora under one name.
+SYNTH_VERSION = 1
+CorpusKind = Literal["songs", "notes"]
+
+# The songs: eight musical styles (ssl_music_bench/data/synth/styles.py gives each its tempo,
+# loudness, patterns and instruments) and the MagnaTagATune-like tags they produce.
+STYLES: tuple[str, ...] = ("rock", "pop", "electronic", "ballad", "ambient", "jazz", "soul", "classical")
+TIMBRES: tuple[str, ...] = ("piano", "organ", "strings", "guitar", "synth")  # what "other" can be played on
+SONG_TAGS: tuple[str, ...] = (
+    "drums", "bass", *TIMBRES, "male vocal", "female vocal", "no vocals",
+    "fast", "slow", "loud", "quiet", *STYLES,
+)
+
+# The notes: NSynth's 11 instrument families, in NSynth's own order.
+NOTE_FAMILIES: tuple[str, ...] = (
+    "bass", "brass", "flute", "guitar", "keyboard", "mallet", "organ", "reed", "string", "synth_lead",
+    "vocal",
+)
+# Five octaves from C2 to C6: every family is played over the same range, so pitch alone never
+# gives the family away (NSynth's families have different ranges, a shortcut we avoid).
+NOTE_PITCHES: tuple[int, ...] = tuple(range(36, 85))
+
+
+@dataclass(frozen=True)
+class CorpusSize:
+    """How much to generate: items per split (train, valid, test) and the song length."""
+
+    songs: tuple[int, int, int]
+    song_seconds: float
+    notes: tuple[int, int, int]
+
+    def describe(self) -> str:
+        songs, notes = "/".join(map(str, self.songs)), "/".join(map(str, self.notes))
+        return f"{songs} songs of {self.song_seconds:g} s, {notes} notes"
+
+
+SIZES: dict[str, CorpusSize] = {
+    # for tests: every tag, style and note family still occurs in every split that needs it
+    "tiny": CorpusSize(songs=(24, 8, 8), song_seconds=4.0, notes=(44, 22, 22)),
+    # the corpus a fresh CPU-only machine pretrains and evaluates on
+    "default": CorpusSize(songs=(160, 40, 80), song_seconds=8.0, notes=(440, 110, 220)),
+}
+
+
+@contextlib.contextmanager
+def _exclusive(path: Path) -> Iterator[None]:
+    """Hold a lock file so that two processes never generate the same corpus at once."""
+    try:
+        import fcntl
+    except ImportError:  # Windows: no advisory locks, accept the (rare) race
+        yield
+        return
+    with open(path.with_name(path.name + ".lock"), "w") as handle:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX)
+        except OSError:  # a file system without locks (some network mounts): go on unlocked
+            yield
+            return
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+def _is_current(path: Path) -> bool:
+    if not (path / "store.json").is_file():  # the writer publishes atomically: present = complete
+        return False
+    return ClipStore(path).header.get("synth_version") == SYNTH_VERSION
+
+
+_ANNOUNCED: set[Path] = set()  # corpora this process has already said it uses
+
+
+def ensure_corpus(
+    home: Path, kind: CorpusKind, size: str = "default", seed: int = 0, *, verbose: bool = True
+) -> ClipStore:
+    """The synthetic ``kind`` corpus ("songs" or "notes") of ``size`` and ``seed``, generated
+    on the first call and opened from ``home/data`` on later ones."""
+    if size not in SIZES:
+        known = "; ".join(f'"{name}" ({spec.describe()})' for name, spec in SIZES.items())
+        raise BenchError(
+            f'Unknown synthetic corpus size "{size}".{did_you_mean(size, SIZES)} The built-in '
+            f"corpus comes in these sizes: {known}. Pass one of these names as the size."
+        )
+    if kind not in ("songs", "notes"):
+        raise BenchError(f'Unknown synthetic corpus kind "{kind}": use "songs" (multi-source '
+                         'clips with stems and tags) or "notes" (NSynth-like single notes).')
+    path = synth_store_path(home, kind, size, seed)
+    console = Console(stderr=True, quiet=not verbose)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as error:
+        raise BenchError(f"Cannot create the data folder {path.parent} ({error}). The synthetic "
+                         "corpus is generated there once; choose a writable bench home.") from error
+    with _exclusive(path):
+        if _is_current(path):
+            if path not in _ANNOUNCED:  # once per process: a run opens the corpus several times
+                _ANNOUNCED.add(path)
+                console.print(f"[dim]Using the synthetic {kind} corpus at {path}[/dim]")
+            return ClipStore(path)
+        # imported only to render: opening a finished corpus needs none of the generator (nor
+        # scipy), and the generator imports this module's vocabularies
+        from ssl_music_bench.data.synth.render import render_corpus
+
+        render_corpus(path, kind, size, seed, console)
+        _ANNOUNCED.add(path)  # generating it said where it is
+    return ClipStore(path)

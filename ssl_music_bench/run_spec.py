@@ -1,0 +1,131 @@
+"""What one benchmark run is (:class:`RunSpec`) and how it is executed (:class:`RunOptions`).
+
+A run is identified by its method (and ``--set`` overrides of the method's config), encoder,
+task, label fraction, protocol and seed. ``bench run``, ``bench embed`` and ``bench speed`` each
+describe their work as a RunSpec, which is checked when it is made (the pairing, the settings,
+the label fraction), before any data is touched, and then carries what the rest needs: the
+parsed method config, the pretraining data, and the checkpoint those determine.
+
+What does not change the weights or the results (devices, nodes, compilation, progress bars,
+where messages go) is a :class:`RunOptions`, kept apart so that it never enters a checkpoint's
+key.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import torch
+from rich.console import Console
+
+from ssl_music_bench.contracts.compatibility import check_compatible
+from ssl_music_bench.contracts.method import Method
+from ssl_music_bench.contracts.protocol import Protocol
+from ssl_music_bench.contracts.registry import ENCODERS, METHODS
+from ssl_music_bench.contracts.settings import config_from_overrides, method_label
+from ssl_music_bench.evaluate.label_fractions import check_fraction
+from ssl_music_bench.home import checkpoints_dir
+from ssl_music_bench.train.checkpoint import checkpoint_key
+
+
+@dataclass(frozen=True)
+class RunSpec:
+    """One run's identity, validated on construction (a bad pairing, setting or fraction is a
+    BenchError here, before any work).
+
+    ``task``: the evaluated task; None where no task is evaluated (``bench embed`` of a
+    self-supervised method, ``bench speed``). ``overrides``: ``--set NAME=VALUE`` settings of the
+    method's config, as text. ``label_fraction``: the share of the task's train labels the
+    probe sees.
+    """
+
+    method: str
+    encoder: str
+    protocol: Protocol
+    task: str | None = None
+    seed: int = 0
+    overrides: dict[str, str] = field(default_factory=dict)
+    label_fraction: float = 1.0
+    config: Any = field(init=False, repr=False)  # the method's config with the overrides applied
+
+    def __post_init__(self) -> None:
+        check_compatible(self.method, self.encoder)
+        object.__setattr__(self, "config", config_from_overrides(self.method, self.overrides))
+        check_fraction(self.label_fraction)
+
+    @property
+    def method_class(self) -> type[Method]:
+        return METHODS.get(self.method).obj
+
+    @property
+    def label(self) -> str:
+        """The run's row name: the method, with any non-default settings (``msa[sources=drums]``)."""
+        return method_label(self.method, self.overrides)
+
+    @property
+    def pretraining_data(self) -> str | None:
+        """The task whose train split the method trains on: the protocol's pretraining data, or
+        the evaluated task's own labelled split for a method that ``uses_task_labels`` (supervised)."""
+        return self.task if self.method_class.uses_task_labels else self.protocol.pretrain.data
+
+    @property
+    def checkpoint_spec(self) -> dict[str, Any]:
+        """Everything that determines the pretrained weights; its hash names the checkpoint.
+
+        The task enters only through the pretraining data (a supervised method's), so one
+        self-supervised checkpoint serves every task. Keys and values must stay as they are:
+        changing them changes every checkpoint's name, and stored checkpoints would no longer
+        be found.
+        """
+        return {
+            "method": self.method,
+            "method_config": dataclasses.asdict(self.config),
+            "encoder": self.encoder,
+            "pretrain_data": self.pretraining_data if self.method_class.needs_pretraining else None,
+            "synth_size": self.protocol.synth_size,
+            "protocol": self.protocol.name,
+            "protocol_sha256": self.protocol.sha256,
+            "seed": self.seed,
+        }
+
+    def checkpoint_directory(self, home: Path) -> Path:
+        """Where this run's pretrained weights are (or will be) stored under ``home``."""
+        return checkpoints_dir(home) / f"{self.method}-{self.encoder}-{checkpoint_key(self.checkpoint_spec)}"
+
+    def new_method(self) -> Method:
+        """The method on a new encoder, initialised from the seed (initial weights depend on the
+        seed only), before any task is attached or any training."""
+        torch.manual_seed(self.seed)
+        return _construct(self.method, self.encoder, self.config)
+
+
+@dataclass(frozen=True)
+class RunOptions:
+    """How a run executes, none of which changes its weights or results.
+
+    ``devices`` x ``nodes`` training processes (DDP when more than one); ``compile``:
+    torch.compile the encoder for pretraining; ``accelerator``: Lightning's ("auto": a GPU when
+    there is one); ``progress``: progress bars; ``console``: where messages go.
+    """
+
+    devices: int = 1
+    nodes: int = 1
+    compile: bool = False
+    accelerator: str = "auto"
+    progress: bool = True
+    console: Console = field(default_factory=Console)
+
+
+def build_method(method_name: str, encoder_name: str, overrides: dict[str, str] | None = None) -> Method:
+    """A registered method on a new registered encoder, by name, the pairing and settings checked
+    (tests, notebooks). Runs build theirs with :meth:`RunSpec.new_method`, checked once when the
+    spec was made."""
+    check_compatible(method_name, encoder_name)
+    return _construct(method_name, encoder_name, config_from_overrides(method_name, overrides or {}))
+
+
+def _construct(method_name: str, encoder_name: str, config: Any) -> Method:
+    return METHODS.get(method_name).obj(ENCODERS.get(encoder_name).obj(), config)
