@@ -20,17 +20,19 @@ import torch.nn.functional as F
 from nnAudio.features import MelSpectrogram
 from torch import Tensor, nn
 
+from ssl_music_bench.contracts.settings import setting
+
 
 @dataclass(frozen=True)
 class LogMelConfig:
-    sample_rate: int = 16_000
-    n_fft: int = 1024
-    win_length: int = 400  # 25 ms
-    hop_length: int = 160  # 10 ms
-    n_mels: int = 64
-    f_min: float = 60.0
-    f_max: float = 7800.0
-    log_floor: float = 1e-5
+    sample_rate: int = setting(16_000, ">= 1")
+    n_fft: int = setting(1024, ">= 1")
+    win_length: int = setting(400, ">= 1")  # 25 ms
+    hop_length: int = setting(160, ">= 1")  # 10 ms
+    n_mels: int = setting(64, ">= 1")
+    f_min: float = setting(60.0, ">= 0")
+    f_max: float = setting(7800.0, "> 0")
+    log_floor: float = setting(1e-5, "> 0")
 
     def frames(self, samples: int) -> int:
         """Number of frames for a wave of ``samples`` (TensorFlow framing, no centre padding)."""

@@ -29,14 +29,15 @@ from ssl_music_bench.augment import CLMRAugment, CLMRAugmentConfig, random_crop
 from ssl_music_bench.contracts.encoder import Encoder
 from ssl_music_bench.contracts.method import Method
 from ssl_music_bench.contracts.registry import register_method
+from ssl_music_bench.contracts.settings import setting
 
 
 @dataclass
 class CLMRConfig:
-    projection_dim: int = 64  # CLMR config.yaml (v1 used 128)
-    temperature: float = 0.5  # CLMR config.yaml
-    learning_rate: float = 3e-4  # Adam, CLMR config.yaml
-    weight_decay: float = 1e-6  # CLMR config.yaml
+    projection_dim: int = setting(64, ">= 1")  # CLMR config.yaml (v1 used 128)
+    temperature: float = setting(0.5, "> 0")  # CLMR config.yaml
+    learning_rate: float = setting(3e-4, "> 0")  # Adam, CLMR config.yaml
+    weight_decay: float = setting(1e-6, ">= 0")  # CLMR config.yaml
     augment: CLMRAugmentConfig = field(default_factory=CLMRAugmentConfig)
 
 

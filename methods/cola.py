@@ -32,20 +32,21 @@ from ssl_music_bench.augment import random_crop
 from ssl_music_bench.contracts.encoder import Encoder
 from ssl_music_bench.contracts.method import Method
 from ssl_music_bench.contracts.registry import register_method
+from ssl_music_bench.contracts.settings import setting
 from ssl_music_bench.train.distributed import draw, gather_rows
 
 
 @dataclass
 class COLAConfig:
-    embedding_dim: int = 512  # cola/main.py --embedding_dim
-    positive_noise: float = 0.001  # cola/main.py --noise, relative to the excerpt's l2 norm
+    embedding_dim: int = setting(512, ">= 1")  # cola/main.py --embedding_dim
+    positive_noise: float = setting(0.001, ">= 0")  # cola/main.py --noise, relative to the excerpt's l2 norm
     # protocol choice: COLA draws both crops from the whole clip; MSCOL_SMC23 (whose COLA rows
     # report/reported.py holds) from ~4 s excerpts (392 frames). Never shorter than one crop.
-    excerpt_seconds: float = 4.0
+    excerpt_seconds: float = setting(4.0, "> 0")
     # COLA code: Adam 1e-3 at batch 64 (cola/main.py; also MSCOL_SMC23 at batch 128) -- our
     # default, as our batches are of that size; the paper used Adam 1e-4 at batch 1024
-    learning_rate: float = 1e-3
-    weight_decay: float = 0.0  # neither the paper nor the code uses weight decay
+    learning_rate: float = setting(1e-3, "> 0")
+    weight_decay: float = setting(0.0, ">= 0")  # neither the paper nor the code uses weight decay
 
 
 def bilinear_logits(anchor: Tensor, positive: Tensor, weight: Tensor) -> Tensor:

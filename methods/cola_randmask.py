@@ -35,6 +35,7 @@ import torch.nn.functional as F
 from torch import Generator, Tensor
 
 from ssl_music_bench.contracts.registry import register_method
+from ssl_music_bench.contracts.settings import setting
 from ssl_music_bench.methods.cola import COLA, COLAConfig
 from ssl_music_bench.train.distributed import draw
 
@@ -43,11 +44,11 @@ from ssl_music_bench.train.distributed import draw
 class RandMaskConfig(COLAConfig):
     """COLA's settings (methods/cola.py) plus the random mask's (our choices, see the module)."""
 
-    mask_cells_freq: int = 32  # ~250 Hz bands at 16 kHz: bass, kick, voice land in different cells
-    mask_cells_time: int = 8  # ~125 ms cells per 1 s crop: note-scale changes
-    mask_sharpness: float = 3.0  # logit scale: masks spread over (0, 1) rather than near 0.5
-    n_fft: int = 1024
-    hop_length: int = 256
+    mask_cells_freq: int = setting(32, ">= 1")  # ~250 Hz bands at 16 kHz: bass, kick, voice land in different cells
+    mask_cells_time: int = setting(8, ">= 1")  # ~125 ms cells per 1 s crop: note-scale changes
+    mask_sharpness: float = setting(3.0, "> 0")  # logit scale: masks spread over (0, 1) rather than near 0.5
+    n_fft: int = setting(1024, ">= 2")
+    hop_length: int = setting(256, ">= 1")
 
 
 def random_soft_mask(

@@ -39,18 +39,21 @@ from torch import Tensor, nn
 from ssl_music_bench.contracts.encoder import Encoder
 from ssl_music_bench.contracts.method import Method
 from ssl_music_bench.contracts.registry import register_method
+from ssl_music_bench.contracts.settings import setting
 from ssl_music_bench.errors import BenchError
 
 
 @dataclass
 class CPCConfig:
-    context_dim: int = 256  # GRU state size (van den Oord et al. 2018; CLMR config_cpc.yaml)
-    negatives: int = 15  # N per prediction (Spijkervet/CLMR branch v1 config_cpc.yaml)
-    horizon_seconds: float = 20 * 480 / 22_050  # CLMR config_cpc.yaml: K = 20 steps of its 480-sample hop
-    prediction_steps: int = 0  # K; 0: the fewest steps of the encoder's sequence covering the horizon
-    excerpt_seconds: float = 4.0  # per example, at least the encoder's crop (protocol choice, see above)
-    learning_rate: float = 3e-4  # Adam, CLMR config_cpc.yaml
-    weight_decay: float = 1e-6  # CLMR config_cpc.yaml
+    context_dim: int = setting(256, ">= 1")  # GRU state size (van den Oord et al. 2018; CLMR config_cpc.yaml)
+    negatives: int = setting(15, ">= 1")  # N per prediction (Spijkervet/CLMR branch v1 config_cpc.yaml)
+    # CLMR config_cpc.yaml: K = 20 steps of its 480-sample hop
+    horizon_seconds: float = setting(20 * 480 / 22_050, "> 0")
+    prediction_steps: int = setting(0, ">= 0")  # K; 0: the fewest steps of the encoder's sequence covering the horizon
+    # per example, at least the encoder's crop (protocol choice, see above)
+    excerpt_seconds: float = setting(4.0, "> 0")
+    learning_rate: float = setting(3e-4, "> 0")  # Adam, CLMR config_cpc.yaml
+    weight_decay: float = setting(1e-6, ">= 0")  # CLMR config_cpc.yaml
 
 
 def info_nce(predictions: Tensor, targets: Tensor, negatives: Tensor) -> Tensor:

@@ -46,6 +46,7 @@ from torch.utils.data import DataLoader
 from ssl_music_bench.augment import random_crop
 from ssl_music_bench.contracts.encoder import Encoder
 from ssl_music_bench.contracts.registry import register_method
+from ssl_music_bench.contracts.settings import setting
 from ssl_music_bench.contracts.sources import SOURCES  # the four stems: drums, bass, vocals, other (accompaniment)
 from ssl_music_bench.data.multisource import source_batches
 from ssl_music_bench.data.sampler import Example
@@ -61,12 +62,12 @@ SILENT_BATCH_PROBABILITY = 0.5  # pretraining.py: ttypes = np.random.choice(2) p
 class MSAConfig(COLAConfig):
     """COLA's settings (methods/cola.py; Adam 1e-3 as MSCOL_SMC23, 4 s excerpts) plus MSA's."""
 
-    sources: tuple[str, ...] = SOURCES  # pretraining.py --sources; all four = "multi-source"
+    sources: tuple[str, ...] = setting(SOURCES, choices=SOURCES)  # pretraining.py --sources; all four = "multi-source"
     silent: bool = True  # pretraining.py --silent (the README's example run uses it)
-    silence_threshold: float = 0.01  # preprocess_multitracks.py: mean(|x|) over the 4 s window
+    silence_threshold: float = setting(0.01, ">= 0")  # preprocess_multitracks.py: mean(|x|) over the 4 s window
     # the reference crops precomputed log-mels and adds no noise; COLA's noise is kept (on active
     # positives only) so that msa and cola differ by the pairing alone; 0 reproduces MSCOL
-    positive_noise: float = 0.001
+    positive_noise: float = setting(0.001, ">= 0")
 
     def __post_init__(self) -> None:
         names = self.sources.split(",") if isinstance(self.sources, str) else self.sources

@@ -14,12 +14,13 @@ from torch import Tensor
 
 from ssl_music_bench.contracts.method import Method
 from ssl_music_bench.contracts.registry import register_method
+from ssl_music_bench.contracts.settings import setting
 
 
 @dataclass
 class RandomInitConfig:
-    learning_rate: float = 0.0  # never trained
-    weight_decay: float = 0.0
+    learning_rate: float = setting(0.0, ">= 0")  # never trained
+    weight_decay: float = setting(0.0, ">= 0")
 
 
 @register_method("random-init", baseline="floor")

@@ -17,6 +17,7 @@ from torch.utils.data import Dataset
 from ssl_music_bench.augment import random_crop
 from ssl_music_bench.contracts.method import Method
 from ssl_music_bench.contracts.registry import register_method
+from ssl_music_bench.contracts.settings import setting
 from ssl_music_bench.contracts.task import TaskData
 from ssl_music_bench.data.sampler import Example, ExcerptDataset
 from ssl_music_bench.data.store import ClipStore
@@ -24,8 +25,8 @@ from ssl_music_bench.data.store import ClipStore
 
 @dataclass
 class SupervisedConfig:
-    learning_rate: float = 3e-4  # Adam, as CLMR's supervised SampleCNN (CLMR config.yaml)
-    weight_decay: float = 1e-6
+    learning_rate: float = setting(3e-4, "> 0")  # Adam, as CLMR's supervised SampleCNN (CLMR config.yaml)
+    weight_decay: float = setting(1e-6, ">= 0")
 
 
 class LabelledExcerpts(Dataset[Example]):

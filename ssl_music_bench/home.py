@@ -7,7 +7,7 @@ home is built here, so its layout reads in one place::
     HOME/data/prepared/<store>[-stems]/         real datasets after `bench prepare` / `bench separate`
     HOME/checkpoints/<method>-<encoder>-<key>/  pretrained weights (+ <...>.resume/ while training)
     HOME/cache/embeddings/<key>.safetensors     frozen embeddings
-    HOME/records/<protocol>/<row>.json          run records (+ .failed.json notes)
+    HOME/records/<protocol>/<row>.json          run records (failure notes in records/<protocol>/failed/)
     HOME/quarantine/<kind>/                     corrupt artefacts moved aside (never deleted silently)
 """
 

@@ -9,11 +9,16 @@ checkpoint is reused by every downstream task, since pretraining depends on meth
 encoder, pretraining data, protocol and seed only); the chunk embeddings of every split (from
 the embedding cache when possible); a probe trained on the (possibly subsampled) train split;
 the test metrics; and the run record with everything needed to trust and repeat it.
+
+Each stage is announced on the console ("phase: pretraining", ...), so a user (and the tests
+that kill a run at each stage) can see where it is. A stage that is interrupted leaves nothing
+half-written, and results that are not finite numbers never become a record.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import math
 import time
 from dataclasses import dataclass
 from datetime import datetime, timezone
@@ -21,6 +26,7 @@ from pathlib import Path
 from typing import Any
 
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from ssl_music_bench.contracts.method import Method
@@ -28,7 +34,8 @@ from ssl_music_bench.contracts.registry import METHODS, TASKS
 from ssl_music_bench.contracts.task import TaskData, TaskKind
 from ssl_music_bench.devices import default_device
 from ssl_music_bench.environment import lock_state
-from ssl_music_bench.evaluate.cache import embedding_key, load_embeddings, save_embeddings
+from ssl_music_bench.errors import BenchError
+from ssl_music_bench.evaluate.cache import embedding_key, embedding_lock, load_embeddings, save_embeddings
 from ssl_music_bench.evaluate.embed import embed_clips
 from ssl_music_bench.evaluate.label_fractions import label_subset
 from ssl_music_bench.evaluate.metrics import per_tag_average_precision, task_metrics
@@ -42,6 +49,7 @@ from ssl_music_bench.report.records import (
     write_record,
 )
 from ssl_music_bench.run_spec import RunOptions, RunSpec
+from ssl_music_bench.train.distributed import per_process_batch
 from ssl_music_bench.train.pretrained import load_pretrained
 
 
@@ -53,17 +61,25 @@ def run_benchmark(spec: RunSpec, home: Path, options: RunOptions | None = None) 
     Returns the record and the path it was written to.
     """
     options = options or RunOptions()
+    per_process_batch(spec.protocol.pretrain.batch_size, options.devices, options.nodes)  # before any work
     task = TASKS.get(spec.task).obj()
     started = time.perf_counter()
     # Loaded once, before pretraining: the supervised baseline trains on it, and a method that
     # pretrains on the evaluated task (synth-tags under the cpu protocol) reuses it.
+    _phase(options, "data")
     data = task.load(home, spec.protocol)
+    _phase(options, "pretraining")
     method, pretraining = load_pretrained(spec, home, options, task_data=data)
     embed_started = time.perf_counter()
+    _phase(options, "embedding")
+    # keyed by the hash of the weights as verified when loaded (or as just written), never a stored claim
     splits, reused_embeddings = embed_task(method, data, pretraining["weights_sha256"], spec, home, options)
     probe_started = time.perf_counter()
+    _phase(options, "probe")
     probed = probe_task(task.kind, splits, spec)
+    check_finite_results(probed, spec)
     finished = time.perf_counter()
+    _phase(options, "record")
     record: dict[str, Any] = {
         "schema_version": SCHEMA_VERSION,
         "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
@@ -105,6 +121,29 @@ def run_benchmark(spec: RunSpec, home: Path, options: RunOptions | None = None) 
     return record, write_record(home, record)
 
 
+def _phase(options: RunOptions, name: str) -> None:
+    """One line per stage of the run, on the console (stderr for `bench`)."""
+    options.console.print(f"phase: {name}", highlight=False)
+
+
+def check_finite_results(probed: Probed, spec: RunSpec) -> None:
+    """A BenchError when a metric or the probe's loss is not a finite number: such a result
+    must never become a record (the table would rank it, or a plot would silently drop it)."""
+    values = {**{f"test {k}": v for k, v in probed.metrics.items()},
+              **{f"valid {k}": v for k, v in probed.valid_metrics.items()},
+              "the probe's best validation loss": probed.probe.get("best_valid_loss", 0.0),
+              **{f"test average precision of tag {i}": v
+                 for i, v in enumerate(probed.per_tag_average_precision or []) if v is not None}}
+    bad = {name: value for name, value in values.items() if not math.isfinite(float(value))}
+    if bad:
+        found = ", ".join(f"{name} = {value}" for name, value in bad.items())
+        raise BenchError(
+            f"The run of {spec.label} + {spec.encoder} on {spec.task} (seed {spec.seed}) gave results that are not "
+            f"finite numbers ({found}), so no record was written. The embeddings or the probe diverged: check "
+            f"the method's settings (--set) and the protocol's [probe] settings (learning rate), then run again."
+        )
+
+
 def _progress(console: Console, enabled: bool) -> Progress:
     return Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
                     console=console, disable=not enabled, transient=True)
@@ -122,20 +161,21 @@ def embed_task(
         for split in ("train", "valid", "test"):
             ids = [data.store.items[i].id for i in data.indices[split]]
             key = embedding_key(weights_sha256, data.manifest_sha256, ids, encoder.sample_rate, encoder.crop_samples)
-            cached = load_embeddings(home, key)
-            if cached is None:
-                method.to(device).eval()
-                cached = embed_clips(
-                    method.features, data.store, data.indices[split], encoder.sample_rate, encoder.crop_samples,
-                    spec.protocol.probe.embed_batch_size, device, bar, f"embedding {data.name} {split}",
-                )
-                save_embeddings(home, key, *cached, {**about, "split": split})
-            else:
-                reused.append(split)
+            with embedding_lock(home, key):  # a second run of the same embedding waits, then reuses it
+                cached = load_embeddings(home, key)
+                if cached is None:
+                    method.to(device).eval()
+                    cached = embed_clips(
+                        method.features, data.store, data.indices[split], encoder.sample_rate, encoder.crop_samples,
+                        spec.protocol.probe.embed_batch_size, device, bar, f"embedding {data.name} {split}",
+                    )
+                    save_embeddings(home, key, *cached, {**about, "split": split})
+                else:
+                    reused.append(split)
             splits[split] = ProbeData(cached[0], cached[1], data.targets[split])
     method.cpu()
     if reused:
-        options.console.print(f"[green]reusing[/] cached embeddings of {data.name} ({', '.join(reused)})")
+        options.console.print(f"[green]reusing[/] cached embeddings of {escape(data.name)} ({', '.join(reused)})")
     return splits, reused
 
 

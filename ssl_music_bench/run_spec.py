@@ -26,6 +26,7 @@ from ssl_music_bench.contracts.method import Method
 from ssl_music_bench.contracts.protocol import Protocol
 from ssl_music_bench.contracts.registry import ENCODERS, METHODS
 from ssl_music_bench.contracts.settings import config_from_overrides, method_label
+from ssl_music_bench.errors import BenchError
 from ssl_music_bench.evaluate.label_fractions import check_fraction
 from ssl_music_bench.home import checkpoints_dir
 from ssl_music_bench.train.checkpoint import checkpoint_key
@@ -33,8 +34,8 @@ from ssl_music_bench.train.checkpoint import checkpoint_key
 
 @dataclass(frozen=True)
 class RunSpec:
-    """One run's identity, validated on construction (a bad pairing, setting or fraction is a
-    BenchError here, before any work).
+    """One run's identity, validated on construction (a bad pairing, setting, seed or fraction
+    is a BenchError here, before any work).
 
     ``task``: the evaluated task; None where no task is evaluated (``bench embed`` of a
     self-supervised method, ``bench speed``). ``overrides``: ``--set NAME=VALUE`` settings of the
@@ -52,6 +53,7 @@ class RunSpec:
     config: Any = field(init=False, repr=False)  # the method's config with the overrides applied
 
     def __post_init__(self) -> None:
+        check_seed(self.seed)
         check_compatible(self.method, self.encoder)
         object.__setattr__(self, "config", config_from_overrides(self.method, self.overrides))
         check_fraction(self.label_fraction)
@@ -116,7 +118,30 @@ class RunOptions:
     compile: bool = False
     accelerator: str = "auto"
     progress: bool = True
-    console: Console = field(default_factory=Console)
+    console: Console = field(default_factory=lambda: Console(stderr=True, soft_wrap=True))  # messages: stderr
+
+    def __post_init__(self) -> None:
+        check_count("--devices", self.devices, "training processes per node (more than 1 trains with DDP)")
+        check_count("--nodes", self.nodes, "nodes taking part in the training")
+
+
+MAX_SEED = 2**32 - 1  # the largest seed numpy's and Lightning's generators accept
+
+
+def check_seed(seed: object) -> None:
+    """A seed is a whole number the generators accept (0 .. 2^32 - 1), else a BenchError naming it."""
+    if isinstance(seed, bool) or not isinstance(seed, int) or not 0 <= seed <= MAX_SEED:
+        raise BenchError(
+            f"The seed {seed!r} is out of range: a seed is a whole number from 0 to {MAX_SEED} (2^32 - 1), the "
+            f"range the random generators accept. Use e.g. --seed 0 (the protocols' seeds are small numbers)."
+        )
+
+
+def check_count(option: str, value: object, meaning: str) -> None:
+    """``value`` is a whole number of at least 1, else a BenchError naming the option."""
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise BenchError(f"{option} {value!r} is not a count of {meaning}: it must be a whole number of at least "
+                         f"1 (the default is 1). Use e.g. {option} 1.")
 
 
 def build_method(method_name: str, encoder_name: str, overrides: dict[str, str] | None = None) -> Method:

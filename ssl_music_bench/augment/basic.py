@@ -110,6 +110,8 @@ def apply_delay(wave: Tensor, offset: Tensor, volume: float = 0.5) -> Tensor:
     return (wave + volume * delayed) / 2
 
 
+# Parameters: the clip, its rate, and the transform's own settings as torchaudio-augmentations names them
+# (CLMR's config): kept flat so each reads against its source.
 def delay(
     wave: Tensor,
     sample_rate: int,

@@ -22,6 +22,7 @@ from ssl_music_bench.augment.batching import Generator, check_batch
 from ssl_music_bench.augment.filters import high_low_pass
 from ssl_music_bench.augment.pitch import pitch_shift
 from ssl_music_bench.augment.reverb import reverb
+from ssl_music_bench.contracts.settings import setting
 
 Transform = Callable[[Tensor, int], Tensor]
 """(B, N) wave, sample rate -> (B, N): one step of the chain, or the whole chain."""
@@ -32,44 +33,44 @@ class CLMRAugmentConfig:
     """Every probability and range of the chain; defaults are CLMR's shipped values."""
 
     # config.yaml transforms_polarity: 0.8
-    polarity_p: float = 0.8
+    polarity_p: float = setting(0.8, "[0, 1]")
     # config.yaml transforms_noise: 0.01
-    noise_p: float = 0.01
+    noise_p: float = setting(0.01, "[0, 1]")
     # torchaudio-augmentations Noise(min_snr=0.0001, max_snr=0.01) since commit f27fc7b
     # (2021-11-15; 0.001..1.0 before): the noise std as a fraction of the clip's std
-    noise_min_snr: float = 1e-4
-    noise_max_snr: float = 1e-2
+    noise_min_snr: float = setting(1e-4, ">= 0")
+    noise_max_snr: float = setting(1e-2, ">= 0")
     # config.yaml transforms_gain: 0.3
-    gain_p: float = 0.3
+    gain_p: float = setting(0.3, "[0, 1]")
     # torchaudio-augmentations Gain(min_gain=-20.0, max_gain=-1); the thesis text says -6..0 dB,
     # the shipped code (what the published numbers were trained with) uses -20..-1 dB
-    gain_min_db: float = -20.0
-    gain_max_db: float = -1.0
+    gain_min_db: float = setting(-20.0, "any")
+    gain_max_db: float = setting(-1.0, "any")
     # config.yaml transforms_filters: 0.8
-    filter_p: float = 0.8
+    filter_p: float = setting(0.8, "[0, 1]")
     # torchaudio-augmentations HighLowPass(highpass_freq_low=200, highpass_freq_high=1200)
-    highpass_hz: tuple[float, float] = (200.0, 1200.0)
+    highpass_hz: tuple[float, float] = setting((200.0, 1200.0), "> 0", ordered=True)
     # torchaudio-augmentations HighLowPass(lowpass_freq_low=2200, lowpass_freq_high=4000)
-    lowpass_hz: tuple[float, float] = (2200.0, 4000.0)
+    lowpass_hz: tuple[float, float] = setting((2200.0, 4000.0), "> 0", ordered=True)
     # config.yaml transforms_delay: 0.3
-    delay_p: float = 0.3
+    delay_p: float = setting(0.3, "[0, 1]")
     # torchaudio-augmentations Delay: np.arange(200, 500, 50) ms, i.e. 200..450 inclusive
-    delay_min_ms: int = 200
-    delay_max_ms: int = 450
-    delay_step_ms: int = 50
+    delay_min_ms: int = setting(200, ">= 0")
+    delay_max_ms: int = setting(450, ">= 0")
+    delay_step_ms: int = setting(50, ">= 1")
     # torchaudio-augmentations Delay(volume_factor=0.5)
-    delay_volume: float = 0.5
+    delay_volume: float = setting(0.5, "[0, 1]")
     # config.yaml transforms_pitch: 0.6
-    pitch_p: float = 0.6
+    pitch_p: float = setting(0.6, "[0, 1]")
     # torchaudio-augmentations PitchShift(pitch_cents_min=-700, pitch_cents_max=700)
-    pitch_min_cents: int = -700
-    pitch_max_cents: int = 700
+    pitch_min_cents: int = setting(-700, "any")
+    pitch_max_cents: int = setting(700, "any")
     # config.yaml transforms_reverb: 0.6
-    reverb_p: float = 0.6
+    reverb_p: float = setting(0.6, "[0, 1]")
     # torchaudio-augmentations Reverb: torch.randint(0, 100) for each of the three
-    reverberance: tuple[int, int] = (0, 99)
-    damping: tuple[int, int] = (0, 99)
-    room_size: tuple[int, int] = (0, 99)
+    reverberance: tuple[int, int] = setting((0, 99), "[0, 100]", ordered=True)
+    damping: tuple[int, int] = setting((0, 99), "[0, 100]", ordered=True)
+    room_size: tuple[int, int] = setting((0, 99), "[0, 100]", ordered=True)
 
     @classmethod
     def always(cls) -> "CLMRAugmentConfig":

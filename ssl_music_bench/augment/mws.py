@@ -32,6 +32,7 @@ import torch
 from torch import Tensor
 
 from ssl_music_bench.augment.batching import Generator, coin, randint
+from ssl_music_bench.contracts.settings import setting
 
 REFERENCE_FRAMES = 98
 REFERENCE_BINS = 64
@@ -41,19 +42,19 @@ REFERENCE_BINS = 64
 class MWSConfig:
     """Probabilities and integer ranges (inclusive) on the reference 98 x 64 grid (pretraining.py)."""
 
-    time_mask_p: float = 0.5  # coins[0] > 0.5
-    time_mask_count: tuple[int, int] = (1, 9)  # int(uniform(1, 10))
-    time_mask_start: tuple[int, int] = (0, 86)  # int(uniform(0, 87))
-    time_mask_width: tuple[int, int] = (1, 9)  # int(uniform(1, 10))
-    freq_mask_p: float = 0.5  # coins[1] > 0.5
-    freq_mask_count: tuple[int, int] = (1, 4)  # int(uniform(1, 5))
-    freq_mask_start: tuple[int, int] = (0, 63)  # int(uniform(0, 64))
-    freq_mask_width: tuple[int, int] = (1, 11)  # int(uniform(1, 12))
-    freq_shift_p: float = 0.4  # coins[2] < 0.4
-    freq_shift_bins: tuple[int, int] = (1, 9)  # int(uniform(1, 10))
-    time_warp_p: float = 0.4  # coins[3] < 0.4
-    time_warp_pivot: tuple[int, int] = (38, 57)  # int(uniform(38, 58))
-    fill_value: float = 0.0  # the reference's 0; log(1e-5) ~ -11.51 would be silence
+    time_mask_p: float = setting(0.5, "[0, 1]")  # coins[0] > 0.5
+    time_mask_count: tuple[int, int] = setting((1, 9), ">= 0", ordered=True)  # int(uniform(1, 10))
+    time_mask_start: tuple[int, int] = setting((0, 86), ">= 0", ordered=True)  # int(uniform(0, 87))
+    time_mask_width: tuple[int, int] = setting((1, 9), ">= 0", ordered=True)  # int(uniform(1, 10))
+    freq_mask_p: float = setting(0.5, "[0, 1]")  # coins[1] > 0.5
+    freq_mask_count: tuple[int, int] = setting((1, 4), ">= 0", ordered=True)  # int(uniform(1, 5))
+    freq_mask_start: tuple[int, int] = setting((0, 63), ">= 0", ordered=True)  # int(uniform(0, 64))
+    freq_mask_width: tuple[int, int] = setting((1, 11), ">= 0", ordered=True)  # int(uniform(1, 12))
+    freq_shift_p: float = setting(0.4, "[0, 1]")  # coins[2] < 0.4
+    freq_shift_bins: tuple[int, int] = setting((1, 9), ">= 0", ordered=True)  # int(uniform(1, 10))
+    time_warp_p: float = setting(0.4, "[0, 1]")  # coins[3] < 0.4
+    time_warp_pivot: tuple[int, int] = setting((38, 57), "[0, 96]", ordered=True)  # int(uniform(38, 58))
+    fill_value: float = setting(0.0, "any")  # the reference's 0; log(1e-5) ~ -11.51 would be silence
 
 
 def scaled_to(config: MWSConfig, bins: int, frames: int) -> MWSConfig:
@@ -94,6 +95,7 @@ def _along(values: Tensor, spec: Tensor, axis: int) -> Tensor:
     return values.view(shape)
 
 
+# Parameters: the batch shape, then MWS's band settings as S3T states them (count, start, width ranges).
 def random_bands(
     batch: int, size: int, p: float, count: tuple[int, int], start: tuple[int, int],
     width: tuple[int, int], device: torch.device, generator: Generator = None,

@@ -142,6 +142,8 @@ def window_envelope(window: Tensor, hop: int, counts: Tensor, blocks: int) -> Te
     return table.index_select(0, index.flatten()).view(counts.shape[0], blocks * hop)
 
 
+# One phase vocoder kept whole (~80 lines) so it reads step by step against SoX's and torchaudio's;
+# its parameters are the STFT's and the stretch's.
 def time_stretch(
     wave: Tensor,
     stretch: Tensor,
@@ -262,6 +264,7 @@ def apply_pitch_shift(wave: Tensor, sample_rate: int, cents: Tensor, n_fft: int 
     return cubic_resample(stretched, ratio * OVERSAMPLE, length)
 
 
+# Parameters: the clip, its rate, and the transform's settings as torchaudio-augmentations names them.
 def pitch_shift(
     wave: Tensor,
     sample_rate: int,

@@ -189,6 +189,7 @@ def apply_reverb(
     return wave + wet.to(wave.dtype)
 
 
+# Parameters: the clip, its rate, and SoX reverb's own settings (as torchaudio-augmentations passes them).
 def reverb(
     wave: Tensor,
     sample_rate: int,

@@ -8,6 +8,34 @@ from __future__ import annotations
 
 import argparse
 
+MAX_SEED = 2**32 - 1  # numpy's and Lightning's seeds are 32-bit (as protocol seeds, contracts/protocol.py)
+
+
+def _seed(text: str) -> int:
+    """A seed option: a whole number 0..2**32-1, refused by argparse (usage, exit 2) otherwise."""
+    try:
+        seed = int(text)
+    except ValueError:
+        seed = -1
+    if not 0 <= seed <= MAX_SEED:
+        raise argparse.ArgumentTypeError(f"a seed is a whole number from 0 to {MAX_SEED}, not {text!r}")
+    return seed
+
+
+def _seed_list(text: str) -> list[int]:
+    """Comma-separated seeds, e.g. "0,1,2"."""
+    return [_seed(item.strip()) for item in text.split(",") if item.strip()] or [_seed(text)]
+
+
+def _at_least_one(text: str) -> int:
+    try:
+        count = int(text)
+    except ValueError:
+        count = 0
+    if count < 1:
+        raise argparse.ArgumentTypeError(f"expected a whole number of at least 1, not {text!r}")
+    return count
+
 
 def _add_home(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--home", help="directory for data, caches, checkpoints and records "
@@ -32,9 +60,9 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--encoder", required=True)
     run.add_argument("--task", required=True)
     run.add_argument("--protocol", default="v1", help="built-in protocol name (v1, cpu) or a .toml file")
-    run.add_argument("--seed", type=int, default=0)
-    run.add_argument("--devices", type=int, default=1, help="training processes per node (DDP when > 1)")
-    run.add_argument("--nodes", type=int, default=1, help="nodes (torchrun/SLURM launch, through Lightning)")
+    run.add_argument("--seed", type=_seed, default=0)
+    run.add_argument("--devices", type=_at_least_one, default=1, help="training processes per node (DDP when > 1)")
+    run.add_argument("--nodes", type=_at_least_one, default=1, help="nodes (torchrun/SLURM launch, through Lightning)")
     run.add_argument("--label-fraction", type=float, default=1.0,
                      help="train the probe on this stratified fraction of the train labels (0.01, 0.1, 1.0)")
     run.add_argument("--set", action="append", default=[], metavar="NAME=VALUE", dest="settings",
@@ -80,7 +108,7 @@ def build_parser() -> argparse.ArgumentParser:
     embed.add_argument("--method", required=True)
     embed.add_argument("--encoder", required=True)
     embed.add_argument("--protocol", default="v1")
-    embed.add_argument("--seed", type=int, default=0)
+    embed.add_argument("--seed", type=_seed, default=0)
     embed.add_argument("--set", action="append", default=[], metavar="NAME=VALUE", dest="settings")
     embed.add_argument("--task", help="for the supervised baseline: the task its checkpoint was trained on")
     embed.add_argument("--out", required=True, help="output folder: embeddings.npy, index.csv, about.json "
@@ -118,7 +146,7 @@ def build_parser() -> argparse.ArgumentParser:
     status = commands.add_parser("status", help="the grid of runs of a protocol: done, missing, failed")
     status.add_argument("--protocol", default="cpu")
     status.add_argument("--task", action="append", default=[], help="tasks of the grid (repeatable; default synth-*)")
-    status.add_argument("--seeds", help="comma-separated seeds (default: the protocol's)")
+    status.add_argument("--seeds", type=_seed_list, help="comma-separated seeds (default: the protocol's)")
     _add_home(status)
     _add_plugin(status)
 

@@ -12,6 +12,7 @@ import sys
 from pathlib import Path
 
 from rich.console import Console
+from rich.markup import escape
 
 from ssl_music_bench.cli.common import format_metrics, records_in
 from ssl_music_bench.contracts.settings import parse_settings
@@ -37,7 +38,7 @@ def command_run(args: argparse.Namespace, console: Console) -> None:
     protocol = load_protocol(args.protocol)
     overrides = parse_settings(args.settings)
     if protocol.pretrain.steps > 1000 and not torch.cuda.is_available():
-        console.print(f"[yellow]note:[/] protocol {protocol.name} pretrains for {protocol.pretrain.steps} steps, "
+        console.print(f"[yellow]note:[/] protocol {escape(protocol.name)} pretrains for {protocol.pretrain.steps} steps, "
                       "a GPU budget; on this CPU-only machine use --protocol cpu for a run of minutes.")
     label = method_label(args.method, overrides)
     options = RunOptions(devices=args.devices, nodes=args.nodes, compile=args.compile,
@@ -54,9 +55,11 @@ def command_run(args: argparse.Namespace, console: Console) -> None:
         note_failure(home, label, args.encoder, args.task, args.seed, protocol.name, error)
         raise
     clear_failure(home, label, args.encoder, args.task, args.seed, protocol.name)
-    console.print(f"[bold]{record['method']} + {args.encoder} on {args.task}[/] (protocol {protocol.name}, seed "
-                  f"{args.seed}): {format_metrics(record)}  [{record['timings']['total_s']:.0f} s]")
-    console.print(f"record: {path}")
+    # escaped: the label quotes --set values ("msa[sources=drums]" is not markup), names may come from plugins
+    console.print(f"[bold]{escape(record['method'])} + {escape(args.encoder)} on {escape(args.task)}[/] (protocol "
+                  f"{escape(protocol.name)}, seed {args.seed}): {format_metrics(record)}  "
+                  f"\\[{record['timings']['total_s']:.0f} s]", highlight=False)
+    console.print(f"record: {escape(str(path))}", highlight=False)
 
 
 def command_demo(args: argparse.Namespace, console: Console) -> None:
@@ -69,7 +72,7 @@ def command_demo(args: argparse.Namespace, console: Console) -> None:
     home = resolve_home(args.home)
     protocol = load_protocol("cpu")
     console.print(f"[bold]ssl-music-bench demo[/]: {DEMO_METHOD} x {', '.join(DEMO_ENCODERS)} x "
-                  f"{', '.join(DEMO_TASKS)} under protocol cpu; home {home}")
+                  f"{', '.join(DEMO_TASKS)} under protocol cpu; home {escape(str(home))}")
     options = RunOptions(progress=not args.no_progress, console=console)
     for encoder in DEMO_ENCODERS:
         for task in DEMO_TASKS:
@@ -80,7 +83,6 @@ def command_demo(args: argparse.Namespace, console: Console) -> None:
 
 
 def command_embed(args: argparse.Namespace, console: Console) -> None:
-    from rich.markup import escape
     from rich.progress import Progress
 
     from ssl_music_bench.contracts.protocol import load_protocol

@@ -1,14 +1,22 @@
-"""`bench table`, `bench plot` and `bench status`: what the run records say."""
+"""`bench table`, `bench plot` and `bench status`: what the run records say.
+
+The table and the status grid are data, on stdout; what the commands say about their work
+(files written, records skipped) goes to stderr, escaped where it quotes a path or a file.
+"""
 
 from __future__ import annotations
 
 import argparse
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 from rich.console import Console
+from rich.markup import escape
 
 from ssl_music_bench.cli.common import records_in
+from ssl_music_bench.contracts.registry import check_safe_name
 from ssl_music_bench.errors import BenchError
 
 LEADERBOARD = "leaderboard"
@@ -39,9 +47,10 @@ def command_table(args: argparse.Namespace, console: Console) -> None:
     text = render(records, args.format)
     if args.write:
         target = directory.parent / "LEADERBOARD.md"
-        write_text_atomic(target, "# Leaderboard\n\nRendered by `bench table --write` from the run records in "
-                          f"`{directory.name}/`.\n\n" + text)
-        console.print(f"wrote {target}")
+        with _writing(target, "the leaderboard"):
+            write_text_atomic(target, "# Leaderboard\n\nRendered by `bench table --write` from the run records in "
+                              f"`{directory.name}/`.\n\n" + text)
+        console.print(f"wrote {escape(str(target))}")
     else:
         sys.stdout.write(text)
 
@@ -57,13 +66,28 @@ def command_plot(args: argparse.Namespace, console: Console) -> None:
         raise BenchError(f"No run records in {directory}{' for protocol ' + args.protocol if args.protocol else ''}: "
                          "run `bench run ...` first.")
     out = Path(args.out)
-    written = [
-        plots.loss_curves(records, out / "loss_curves.png"),
-        plots.label_fraction_curves(records, args.task, args.metric, out / f"label_fraction_{args.task}.png"),
-        plots.per_tag_average_precision(records, args.task, out / f"per_tag_ap_{args.task}.png"),
-    ]
+    if out.exists() and not out.is_dir():
+        raise BenchError(f"--out {out} is a file; the plots go into a folder: give --out a new or existing folder.")
+    task = check_safe_name("task", args.task)  # it names two of the files
+    with _writing(out, "the plots"):
+        written = [
+            plots.loss_curves(records, out / "loss_curves.png"),
+            plots.label_fraction_curves(records, task, args.metric, out / f"label_fraction_{task}.png"),
+            plots.per_tag_average_precision(records, task, out / f"per_tag_ap_{task}.png"),
+        ]
     for path in written:
-        console.print(f"wrote {path}")
+        console.print(f"wrote {escape(str(path))}")
+
+
+@contextmanager
+def _writing(target: Path, what: str) -> Iterator[None]:
+    """An unwritable target (permissions, a file in the way) as one paragraph, not a traceback.
+    (A full disk is already a BenchError from ssl_music_bench/io.py.)"""
+    try:
+        yield
+    except OSError as error:
+        raise BenchError(f"Could not write {what} to {target} ({error.strerror or error}): choose a folder you can "
+                         "write to, or fix the permissions of this one.") from error
 
 
 def command_status(args: argparse.Namespace, console: Console) -> None:
@@ -76,5 +100,5 @@ def command_status(args: argparse.Namespace, console: Console) -> None:
     tasks = args.task or TASKS.names("synth-*")
     for task in tasks:
         TASKS.get(task)  # refuse unknown names with a suggestion
-    seeds = [int(s) for s in args.seeds.split(",")] if args.seeds else list(protocol.seeds)
+    seeds = args.seeds or list(protocol.seeds)  # parsed and checked by the parser (cli/parser.py)
     sys.stdout.write(render_status(grid(resolve_home(args.home), protocol, tasks, seeds), protocol, tasks, seeds))

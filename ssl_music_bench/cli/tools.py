@@ -6,6 +6,7 @@ import argparse
 from pathlib import Path
 
 from rich.console import Console
+from rich.markup import escape
 
 from ssl_music_bench.errors import BenchError
 
@@ -15,19 +16,20 @@ def command_list(args: argparse.Namespace, console: Console) -> None:
     from ssl_music_bench.contracts.protocol import builtin_protocols
     from ssl_music_bench.contracts.registry import ENCODERS, METHODS, TASKS
 
+    # descriptions are docstrings, a plugin's among them: escaped, "[x]" in one is text, not markup
     console.print("[bold]methods[/]")
     for entry in METHODS.entries():
-        console.print(f"  {entry.name:<18} {entry.description}")
+        console.print(f"  {entry.name:<18} {escape(entry.description)}")
         console.print(f"  {'':<18} encoders: {', '.join(compatible_encoders(entry.name))}")
     console.print("[bold]encoders[/]")
     for entry in ENCODERS.entries():
         cls = entry.obj
-        console.print(f"  {entry.name:<18} {entry.description}")
-        console.print(f"  {'':<18} input {cls.input_kind}, {cls.sample_rate} Hz, crop {cls.crop_samples} samples, "
-                      f"{cls.embed_dim}-d")
+        console.print(f"  {entry.name:<18} {escape(entry.description)}")
+        console.print(escape(f"  {'':<18} input {cls.input_kind}, {cls.sample_rate} Hz, crop {cls.crop_samples} "
+                             f"samples, {cls.embed_dim}-d"))
     console.print("[bold]tasks[/]")
     for entry in TASKS.entries():
-        console.print(f"  {entry.name:<18} {entry.description}")
+        console.print(f"  {entry.name:<18} {escape(entry.description)}")
     console.print(f"[bold]protocols[/]\n  {', '.join(builtin_protocols())}")
     encoders = ENCODERS.names()
     width = max(len(name) for name in METHODS.names())
@@ -67,7 +69,7 @@ def command_cache(args: argparse.Namespace, console: Console) -> None:
     if not (args.method or args.task or args.all):
         raise BenchError("`bench cache clear` needs --method M, --task T, or --all (to remove everything cached).")
     removed = clear_cache(home, args.method, args.task)
-    print(f"removed {len(removed)} entries, {sum(e.bytes for e in removed) / 1e6:.1f} MB")
+    console.print(f"removed {len(removed)} entries, {sum(e.bytes for e in removed) / 1e6:.1f} MB")  # a message: stderr
 
 
 def command_protocol(args: argparse.Namespace, console: Console) -> None:

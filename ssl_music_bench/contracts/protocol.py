@@ -12,7 +12,6 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import math
-import re
 import tomllib
 from dataclasses import asdict, dataclass, field, replace
 from importlib import resources
@@ -98,8 +97,6 @@ def load_protocol(name_or_path: str) -> Protocol:
 
 LAYOUT = ("A protocol file has top-level name, version, description, synth_size and seeds, and the tables "
           "[pretrain] and [probe] (see ssl_music_bench/contracts/protocols/cpu.toml).")
-# A protocol's name becomes a folder of the home (records/<name>/): letters, digits, . _ - only.
-SAFE_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}")
 MAX_SEED = 2**32 - 1  # numpy's and Lightning's seeds are 32-bit
 PRECISIONS = ("32-true", "64-true", "16-mixed", "bf16-mixed", "16-true", "bf16-true")  # Lightning's names
 
@@ -176,13 +173,12 @@ class _Checker:
         return dict(value)
 
     def ranges(self, protocol: Protocol) -> None:
-        from ssl_music_bench.contracts.registry import PROBES, TASKS
+        from ssl_music_bench.contracts.registry import PROBES, SAFE_NAME, SAFE_NAME_RULE, TASKS
         from ssl_music_bench.data.synthetic_corpus import SIZES
 
         pretrain, probe = protocol.pretrain, protocol.probe
-        if not SAFE_NAME.fullmatch(protocol.name):
-            raise self.fail("name", protocol.name, "1-64 letters, digits, '.', '_' or '-', starting with a letter or "
-                            "digit (it names the folder of the protocol's records)")
+        if not SAFE_NAME.fullmatch(protocol.name):  # it names a folder of the home: records/<name>/
+            raise self.fail("name", protocol.name, f"{SAFE_NAME_RULE} (it names the folder of the protocol's records)")
         if protocol.version < 1:
             raise self.fail("version", protocol.version, "1 or more")
         if protocol.synth_size not in SIZES:

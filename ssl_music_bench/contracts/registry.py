@@ -19,9 +19,11 @@ FILE`` loads a user's file.
 from __future__ import annotations
 
 import fnmatch
+import hashlib
 import importlib
 import importlib.util
 import inspect
+import re
 import sys
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -39,6 +41,21 @@ Baseline = Literal["floor", "ceiling"]
 
 PLUGIN_GROUP = "ssl_music_bench.plugins"
 BUILTIN_PACKAGES = ("ssl_music_bench.encoders", "ssl_music_bench.methods", "ssl_music_bench.tasks")
+# A registered name becomes part of file and folder names under the home (run records, failure
+# notes, checkpoints): so letters, digits, '.', '_' and '-' only, starting with a letter or digit,
+# which can neither climb out of a folder ("..") nor open a new one ("a/b").
+SAFE_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}")
+SAFE_NAME_RULE = "1-64 letters, digits, '.', '_' or '-', starting with a letter or digit"
+
+
+def check_safe_name(kind: str, name: object) -> str:
+    """``name`` when it may be part of a path under the home; a BenchError saying why not otherwise."""
+    if not isinstance(name, str) or not SAFE_NAME.fullmatch(name):
+        raise BenchError(
+            f"The {kind} name {name!r} cannot be used: names become parts of file names under the home, so a "
+            f"{kind} name is {SAFE_NAME_RULE} (e.g. \"my-{kind}\"). Rename it where it is registered or given."
+        )
+    return name
 
 
 @dataclass(frozen=True)
@@ -74,7 +91,8 @@ class Registry(Generic[T]):
         self._entries: dict[str, Entry[T]] = {}
 
     def register(self, name: str, **metadata: Any) -> Callable[[T], T]:
-        """Decorator: register the decorated object under ``name`` (duplicates raise)."""
+        """Decorator: register the decorated object under ``name`` (duplicates and unsafe names raise)."""
+        check_safe_name(self.kind, name)
 
         def decorator(obj: T) -> T:
             if name in self._entries:
@@ -186,9 +204,9 @@ def load_plugin_file(path: str | Path) -> None:
             f"The plugin file {path} does not exist. --plugin expects the path of a Python file "
             f"that registers a method, encoder or task with a decorator (see examples/)."
         )
-    module_name = f"ssl_music_bench_plugin_{path.stem}"
+    module_name = plugin_module_name(path)
     if module_name in sys.modules:
-        return
+        return  # this very file was loaded already: loading it again would register its names twice
     spec = importlib.util.spec_from_file_location(module_name, path)
     if spec is None or spec.loader is None:
         raise BenchError(f"Could not import {path} as a Python module; --plugin expects a .py file.")
@@ -202,6 +220,14 @@ def load_plugin_file(path: str | Path) -> None:
     except Exception as error:
         del sys.modules[module_name]
         raise BenchError(f"The plugin file {path} raised {type(error).__name__}: {error}") from error
+
+
+def plugin_module_name(path: Path) -> str:
+    """The module name a plugin file is imported as: its stem plus a hash of its resolved path, so
+    that two files with the same stem in different folders are two modules, and one file is one."""
+    resolved = str(path.resolve())
+    stem = re.sub(r"\W", "_", path.stem)
+    return f"ssl_music_bench_plugin_{stem}_{hashlib.sha256(resolved.encode()).hexdigest()[:12]}"
 
 
 def import_submodules(package_name: str, package_path: list[str]) -> None:

@@ -22,6 +22,7 @@ from torch import Tensor
 
 from ssl_music_bench.contracts.protocol import Protocol
 from ssl_music_bench.data.store import SPLITS, ClipInfo, ClipStore
+from ssl_music_bench.data.store_quarantine import open_prepared_store
 from ssl_music_bench.errors import BenchError
 from ssl_music_bench.home import prepared_path, stems_path
 
@@ -128,7 +129,7 @@ class PreparedTask(Task):
             )
         # after `bench separate` the stems store holds the same items plus their stems: prefer it
         separated = stems_path(home, self.store_name)
-        store = ClipStore(separated if (separated / "store.json").is_file() else path)
+        store = open_prepared_store(home, self.name, path, separated)  # a damaged store: quarantined, reported
         store.items = [info for info in store.items if self.include(info)]
         return build_task_data(self.name, self.kind, store, self.label_names, self.labels_of)
 

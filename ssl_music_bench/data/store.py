@@ -12,22 +12,31 @@ Layout of a store directory::
     <source>-00000.npy  stems aligned sample for sample with the mix (optional)
 
 Audio is kept as int16 (96 dB of range, half the size of float32). A store is written to a
-temporary directory and renamed into place when complete, so an interrupted run never leaves a
-half-written store behind.
+temporary directory (``<name>.partial``) and renamed into place when complete, so an interrupted
+run never leaves a half-written store behind; a failed write (a full disk is one paragraph saying
+how much it needed) removes the partial. Every open checks the store first
+(ssl_music_bench/data/store_integrity.py).
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
-import shutil
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 import numpy as np
 
-from ssl_music_bench.io import partial_path, publish
+from ssl_music_bench.data.store_integrity import (
+    CorruptStore,
+    check_header,
+    check_shard,
+    read_manifest_lines,
+    shard_lengths,
+)
+from ssl_music_bench.io import megabytes, partial_path, publish, remove_partial, reporting_full_disk
 
 FORMAT_VERSION = 1
 INT16_SCALE = 32767.0
@@ -89,6 +98,34 @@ def from_int16(samples: np.ndarray) -> np.ndarray:
     return np.divide(samples, INT16_SCALE, dtype=np.float32)
 
 
+class _PythonWrites:
+    """A file that numpy writes through Python's ``write``: numpy's fast path for real files
+    (``tofile``) reports a full disk as "N requested and M written" without an errno, so it could
+    not be told from other failures; Python's write raises OSError(ENOSPC). Same bytes either way."""
+
+    def __init__(self, handle: BinaryIO) -> None:
+        self.write = handle.write
+
+
+def save_npy(path: Path, array: np.ndarray) -> None:
+    """``np.save`` to ``path``, with a full disk raised as OSError(ENOSPC) (see _PythonWrites)."""
+    with open(path, "wb") as handle:
+        np.save(_PythonWrites(handle), array)  # type: ignore[arg-type]
+
+
+def _read_header(root: Path) -> dict[str, Any]:
+    """store.json, parsed and checked; FileNotFoundError when ``root`` holds no store at all."""
+    path = root / "store.json"
+    if not path.is_file():
+        raise FileNotFoundError(f"{root} is not a clip store (no store.json)")
+    try:
+        header = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as error:
+        raise CorruptStore(root, f"store.json is not readable JSON ({error})") from error
+    check_header(root, header, FORMAT_VERSION)
+    return header
+
+
 def _plain(value: Any) -> Any:
     """numpy scalars and arrays in task-specific fields -> plain JSON values."""
     if isinstance(value, np.generic | np.ndarray):
@@ -117,17 +154,24 @@ class ClipStoreWriter:
         self._buffers: dict[str, list[np.ndarray]] = {name: [] for name in ("mix", *self.sources)}
         self._shard = 0
         self._offset = 0
+        self._written_bytes = 0  # of shards, for the message when the disk fills up
         kept: list[str] = []
-        if resume and self.partial.is_dir():
-            kept = self._recover()
-        else:
-            shutil.rmtree(self.partial, ignore_errors=True)
-            self.partial.mkdir(parents=True)
-        self.done_ids = {json.loads(line)["id"] for line in kept}
-        self._manifest = open(self.partial / "manifest.jsonl", "w", encoding="utf-8")
-        for line in kept:
-            self._manifest.write(line)
+        with self._reporting_full_disk("its first files"):
+            if resume and self.partial.is_dir():
+                kept = self._recover()
+            else:
+                remove_partial(self.partial)  # a leftover of a killed run: the tool's own name
+                self.partial.mkdir(parents=True)
+            self.done_ids = {json.loads(line)["id"] for line in kept}
+            self._manifest = open(self.partial / "manifest.jsonl", "w", encoding="utf-8")
+            for line in kept:
+                self._manifest.write(line)
         self._count = len(kept)
+
+    def _reporting_full_disk(self, what: str, needed: int | None = None) -> contextlib.AbstractContextManager[None]:
+        """A full disk while writing ``what`` of this store, as one paragraph (io.disk_full_error)."""
+        written = f" (after {megabytes(self._written_bytes)} of its audio)" if self._written_bytes else ""
+        return reporting_full_disk(self.root.parent, f"{what} of the clip store {self.root.name}{written}", needed)
 
     def _recover(self) -> list[str]:
         """Keep what an interrupted run finished: whole shards and the manifest lines that
@@ -136,8 +180,11 @@ class ClipStoreWriter:
         while all((self.partial / f"{name}-{complete:05d}.npy").is_file() for name in self._buffers):
             complete += 1
         for stray in self.partial.glob("*.npy"):
-            if int(stray.stem.rsplit("-", 1)[1]) >= complete:
+            number = stray.stem.rsplit("-", 1)[-1]
+            if not number.isdigit() or int(number) >= complete:
                 stray.unlink()
+        for temporary in self.partial.glob("*.npy.tmp"):  # a shard cut off while it was written
+            temporary.unlink()
         kept = []
         manifest = self.partial / "manifest.jsonl"
         lines = manifest.read_text(encoding="utf-8").splitlines(keepends=True) if manifest.is_file() else []
@@ -194,27 +241,33 @@ class ClipStoreWriter:
         self._write_line(info)
 
     def _write_line(self, info: ClipInfo) -> None:
-        self._manifest.write(json.dumps(info.to_json(), default=_plain) + "\n")
+        line = json.dumps(info.to_json(), default=_plain) + "\n"
+        with self._reporting_full_disk("the manifest", len(line)):
+            self._manifest.write(line)
         self._count += 1
 
     def _flush(self) -> None:
         if self._offset == 0:
             return
-        self._manifest.flush()
+        with self._reporting_full_disk("the manifest"):
+            self._manifest.flush()
         for name, chunks in self._buffers.items():
             # temporary name then rename: a shard file that exists is complete
             final = self.partial / f"{name}-{self._shard:05d}.npy"
             temporary = final.with_name(final.name + ".tmp")
-            with open(temporary, "wb") as handle:
-                np.save(handle, np.concatenate(chunks))
-            temporary.rename(final)
+            samples = np.concatenate(chunks)
+            with self._reporting_full_disk(f"the shard {final.name}", samples.nbytes):
+                save_npy(temporary, samples)
+                temporary.rename(final)
+            self._written_bytes += samples.nbytes
             chunks.clear()
         self._shard += 1
         self._offset = 0
 
     def close(self) -> ClipStore:
         self._flush()
-        self._manifest.close()
+        with self._reporting_full_disk("the manifest"):
+            self._manifest.close()
         header = {
             "format": FORMAT_VERSION,
             "sample_rate": self.sample_rate,
@@ -223,39 +276,50 @@ class ClipStoreWriter:
             "shards": self._shard,
             **self.metadata,
         }
-        (self.partial / "store.json").write_text(json.dumps(header, indent=2))
-        publish(self.partial, self.root)
+        with self._reporting_full_disk("store.json"):
+            (self.partial / "store.json").write_text(json.dumps(header, indent=2))
+            publish(self.partial, self.root)
         return ClipStore(self.root)
 
     def abort(self) -> None:
-        self._manifest.close()
-        shutil.rmtree(self.partial, ignore_errors=True)
+        """Remove the unfinished store. Closing the manifest flushes its buffer, which fails again
+        on a full disk: that second error is dropped, so the first one is the one reported."""
+        with contextlib.suppress(OSError):
+            self._manifest.close()
+        remove_partial(self.partial)
 
     def __enter__(self) -> ClipStoreWriter:
         return self
 
     def __exit__(self, exc_type: object, *_: object) -> None:
-        if exc_type is None:
-            self.close()
-        else:
+        if exc_type is not None:
             self.abort()
+            return
+        try:
+            self.close()
+        except BaseException:
+            self.abort()
+            raise
 
 
 class ClipStore:
-    """Read side of a store: the manifest in memory, the audio memory-mapped."""
+    """Read side of a store: the manifest in memory, the audio memory-mapped.
+
+    Opening checks the store (ssl_music_bench/data/store_integrity.py says what is checked and
+    what is not): a damaged store raises :class:`CorruptStore`, a BenchError naming the file and
+    the problem, and is never read; a folder without store.json raises FileNotFoundError."""
 
     def __init__(self, root: str | Path) -> None:
         self.root = Path(root)
-        header_path = self.root / "store.json"
-        if not header_path.is_file():
-            raise FileNotFoundError(f"{self.root} is not a clip store (no store.json)")
-        self.header: dict[str, Any] = json.loads(header_path.read_text())
-        if self.header.get("format") != FORMAT_VERSION:
-            raise ValueError(f"{self.root}: store format {self.header.get('format')}, expected {FORMAT_VERSION}")
+        self.header: dict[str, Any] = _read_header(self.root)
         self.sample_rate: int = int(self.header["sample_rate"])
         self.sources: tuple[str, ...] = tuple(self.header.get("sources", ()))
-        with open(self.root / "manifest.jsonl", encoding="utf-8") as manifest:
-            self.manifest = [ClipInfo.from_json(json.loads(line)) for line in manifest if line.strip()]
+        lines = read_manifest_lines(self.root, self.header["items"], SPLITS)
+        shards = self.header.get("shards")
+        for shard, length in shard_lengths(self.root, lines, shards).items():
+            for name in ("mix", *self.sources):
+                check_shard(self.root, self.root / f"{name}-{shard:05d}.npy", length)
+        self.manifest = [ClipInfo.from_json(line) for line in lines]
         self.items = [info for info in self.manifest if info.status == "ok"]
         self._shards: dict[tuple[str, int], np.ndarray] = {}
 

@@ -5,7 +5,9 @@ labels with (the tags and styles of the songs, the families and pitches of the n
 protocol can ask for, and :func:`ensure_corpus`, which opens the corpus's clip store under
 ``home/data/synth-<kind>-<size>-seed<seed>``. The first call renders it with the generator in
 ssl_music_bench/data/synth (a few seconds for "tiny", under a minute for "default" on two cores);
-later calls open the finished store. Items are pure functions of (seed, split, index), so the
+later calls open the finished store (checked when opened: a damaged one is reported, moved to
+HOME/quarantine/stores/ and generated again; stale ``.partial`` leftovers of a killed generation
+are removed first). Items are pure functions of (seed, split, index), so the
 same seed gives the same int16 bytes on the same platform and library versions.
 
 The vocabularies are defined here, not in the generator, because they are the corpus's promise to
@@ -16,17 +18,20 @@ ssl_music_bench/contracts/sources.py.
 
 from __future__ import annotations
 
-import contextlib
-from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
+from filelock import FileLock, Timeout
 from rich.console import Console
+from rich.markup import escape
 
 from ssl_music_bench.data.store import ClipStore
+from ssl_music_bench.data.store_integrity import CorruptStore
+from ssl_music_bench.data.store_quarantine import quarantine_store
 from ssl_music_bench.errors import BenchError, did_you_mean
 from ssl_music_bench.home import synth_store_path
+from ssl_music_bench.io import PARTIAL_SUFFIX, exclusive_lock, remove_partial
 
 # Bump when a change to the generators changes the audio: stores made by another version are
 # regenerated instead of silently mixing two corpora under one name.
@@ -73,30 +78,41 @@ SIZES: dict[str, CorpusSize] = {
 }
 
 
-@contextlib.contextmanager
-def _exclusive(path: Path) -> Iterator[None]:
-    """Hold a lock file so that two processes never generate the same corpus at once."""
-    try:
-        import fcntl
-    except ImportError:  # Windows: no advisory locks, accept the (rare) race
-        yield
-        return
-    with open(path.with_name(path.name + ".lock"), "w") as handle:
+def _lock_path(path: Path) -> Path:
+    """The lock file that keeps two processes from generating the same corpus at once; whoever
+    holds it owns ``path`` and its ``.partial``."""
+    return path.with_name(path.name + ".lock")
+
+
+def _remove_stale_partials(data: Path) -> None:
+    """Remove the ``synth-*.partial`` a killed generation left in ``data`` (they can be as large
+    as a corpus): only those whose corpus lock is free, so none that another process writes."""
+    for partial in sorted(data.glob("synth-*" + PARTIAL_SUFFIX)):
+        owner = partial.name.removesuffix(PARTIAL_SUFFIX).removesuffix(".replaced")
+        lock = FileLock(_lock_path(data / owner))
         try:
-            fcntl.flock(handle, fcntl.LOCK_EX)
-        except OSError:  # a file system without locks (some network mounts): go on unlocked
-            yield
-            return
+            lock.acquire(timeout=0)
+        except Timeout:
+            continue  # being generated right now
         try:
-            yield
+            remove_partial(partial)
         finally:
-            fcntl.flock(handle, fcntl.LOCK_UN)
+            lock.release()
 
 
-def _is_current(path: Path) -> bool:
+def _current_store(home: Path, path: Path, console: Console) -> ClipStore | None:
+    """The finished corpus at ``path`` when it is whole and of this generator version; None when
+    it must be generated (a damaged one is reported and moved to the quarantine first)."""
     if not (path / "store.json").is_file():  # the writer publishes atomically: present = complete
-        return False
-    return ClipStore(path).header.get("synth_version") == SYNTH_VERSION
+        return None
+    try:
+        store = ClipStore(path)
+    except CorruptStore as error:
+        moved = quarantine_store(home, error)
+        console.print(f"[yellow]warning:[/] {escape(str(error))} It was moved to {escape(str(moved))}; "
+                      "generating the corpus again.")
+        return None
+    return store if store.header.get("synth_version") == SYNTH_VERSION else None
 
 
 _ANNOUNCED: set[Path] = set()  # corpora this process has already said it uses
@@ -123,16 +139,18 @@ def ensure_corpus(
     except OSError as error:
         raise BenchError(f"Cannot create the data folder {path.parent} ({error}). The synthetic "
                          "corpus is generated there once; choose a writable bench home.") from error
-    with _exclusive(path):
-        if _is_current(path):
+    with exclusive_lock(_lock_path(path), f"Waiting: another process is generating the synthetic corpus at {path}"):
+        store = _current_store(home, path, console)
+        if store is not None:
             if path not in _ANNOUNCED:  # once per process: a run opens the corpus several times
                 _ANNOUNCED.add(path)
                 console.print(f"[dim]Using the synthetic {kind} corpus at {path}[/dim]")
-            return ClipStore(path)
+            return store
         # imported only to render: opening a finished corpus needs none of the generator (nor
         # scipy), and the generator imports this module's vocabularies
         from ssl_music_bench.data.synth.render import render_corpus
 
-        render_corpus(path, kind, size, seed, console)
+        _remove_stale_partials(path.parent)
+        render_corpus(path, kind, size, seed, console)  # checks the free space; a failure leaves nothing
         _ANNOUNCED.add(path)  # generating it said where it is
     return ClipStore(path)

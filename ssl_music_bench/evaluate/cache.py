@@ -10,13 +10,14 @@ reported, moved to HOME/quarantine/embeddings/ (never silently deleted) and rebu
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import os
 import shutil
 import sys
 import tempfile
-import time
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -26,6 +27,7 @@ from safetensors.torch import load_file, save_file
 from torch import Tensor
 
 from ssl_music_bench.home import checkpoints_dir, embeddings_dir, quarantine_dir
+from ssl_music_bench.io import exclusive_lock, quarantine
 from ssl_music_bench.train.checkpoint import CONFIG
 
 
@@ -69,12 +71,13 @@ def load_embeddings(home: Path, key: str) -> tuple[Tensor, Tensor] | None:
     return None
 
 
-def quarantine(path: Path, directory: Path) -> Path:
-    """Move a corrupt artefact aside under a unique name and return where it went."""
-    directory.mkdir(parents=True, exist_ok=True)
-    target = directory / f"{path.name}.{time.strftime('%Y%m%dT%H%M%S')}.{os.getpid()}"
-    shutil.move(str(path), target)
-    return target
+@contextlib.contextmanager
+def embedding_lock(home: Path, key: str) -> Iterator[None]:
+    """Held while one process looks up, and if need be embeds and saves, the entry ``key``: a
+    second run of the same embedding waits, then reuses the entry instead of embedding again."""
+    with exclusive_lock(embeddings_dir(home) / f"{key}.lock",
+                        f"waiting for another run that is embedding the same clips ({key}) ..."):
+        yield
 
 
 def save_embeddings(home: Path, key: str, embeddings: Tensor, owner: Tensor, about: dict[str, str]) -> None:

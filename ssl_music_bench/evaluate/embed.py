@@ -35,6 +35,8 @@ def _chunks(
         yield position, chunk(resample(wave, store.sample_rate, rate), length)
 
 
+# Parameters: what to run (features), on which clips (store, indices), the encoder's chunking (rate,
+# chunk length), and how (batch, device, progress bar and its label): each is needed, none derivable.
 @torch.no_grad()
 def embed_clips(
     features: Callable[[Tensor], Tensor],
@@ -88,6 +90,7 @@ def audio_files(paths: list[Path]) -> list[Path]:
     return found
 
 
+# Parameters: as embed_clips, with files instead of a store.
 @torch.no_grad()
 def embed_files(
     features: Callable[[Tensor], Tensor],

@@ -9,6 +9,7 @@
 
 from __future__ import annotations
 
+import io
 import statistics
 from collections import defaultdict
 from pathlib import Path
@@ -19,13 +20,15 @@ import matplotlib
 matplotlib.use("Agg")  # files only: works on machines without a display
 import matplotlib.pyplot as plt  # noqa: E402
 
+from ssl_music_bench.io import write_bytes_atomic  # noqa: E402
+
 
 def _save(figure: Any, path: Path) -> Path:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    temporary = path.with_name(f".{path.name}.tmp.png")
-    figure.savefig(temporary, dpi=120, bbox_inches="tight")
+    """Rendered in memory, then written atomically: an interrupted plot never leaves half a PNG."""
+    png = io.BytesIO()
+    figure.savefig(png, format="png", dpi=120, bbox_inches="tight")
     plt.close(figure)
-    temporary.replace(path)
+    write_bytes_atomic(path, png.getvalue())
     return path
 
 

@@ -3,27 +3,39 @@
 A record carries everything needed to trust and re-derive its numbers: what ran (method and
 its config, encoder, task, protocol with its hash, seed), what came out (metrics), how long it
 took, and provenance (package versions, git SHA and dirty flag, hardware, dataset manifest hash).
+
+Its file name is built from the method label, encoder, task, seed and protocol, so each of them
+is checked to be a safe name (no "..", no "/") before a path is made of it. A record is checked
+against its schema when it is read (:func:`record_problem`: the keys that the table, the plots
+and `bench status` use, with their types); a file that is not a valid record is reported and
+left out, never shown as a result.
 """
 
 from __future__ import annotations
 
 import json
+import math
 import os
 import platform
 import re
 import subprocess
+import sys
+from collections.abc import Callable
 from importlib import metadata
 from pathlib import Path
 from typing import Any
 
 import torch
 
+from ssl_music_bench.contracts.registry import check_safe_name
+from ssl_music_bench.errors import BenchError
 from ssl_music_bench.home import records_dir
 from ssl_music_bench.io import write_json_atomic
 
 SCHEMA_VERSION = 1
 PACKAGES = ("ssl-music-bench", "torch", "torchaudio", "torchvision", "lightly", "timm", "torchmetrics",
             "pytorch-lightning", "nnAudio", "numpy")
+FAILURE_FOLDER = "failed"  # records/<protocol>/failed/<record name>: `bench run`'s failure notes, not records
 
 
 def task_label(record: dict[str, Any]) -> str:
@@ -34,9 +46,23 @@ def task_label(record: dict[str, Any]) -> str:
 
 
 def record_path(home: Path, record: dict[str, Any]) -> Path:
-    method = re.sub(r"[^A-Za-z0-9._-]+", "_", record["method"]).strip("_")
-    name = f"{method}__{record['encoder']}__{task_label(record)}__seed{record['seed']}.json"
-    return records_dir(home) / record["protocol"]["name"] / name
+    """HOME/records/<protocol>/<method>__<encoder>__<task>__seed<seed>.json; every part is checked
+    to be a safe name first, so that no record or note is written outside the records folder."""
+    method = re.sub(r"[^A-Za-z0-9._-]+", "_", str(record["method"])).strip("_")
+    if not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9._-]*", method):
+        raise BenchError(f"The method label {record['method']!r} cannot name a record file: it must start with a "
+                         "letter or digit (it starts with the method's registered name).")
+    encoder, task = check_safe_name("encoder", record["encoder"]), check_safe_name("task", record["task"])
+    protocol = check_safe_name("protocol", record["protocol"]["name"])
+    seed, fraction = record["seed"], record.get("label_fraction", 1.0)
+    if isinstance(seed, bool) or not isinstance(seed, int) or not _is_number(fraction):
+        raise BenchError(f"A record's seed is a whole number and its label fraction a number, not {seed!r} and "
+                         f"{fraction!r}: they name its file.")
+    folder = records_dir(home) / protocol
+    path = folder / f"{method}__{encoder}__{task_label({**record, 'task': task})}__seed{seed}.json"
+    if path.parent != folder:  # safe names cannot do this; the check states the promise
+        raise BenchError(f"The record path {path} would leave {folder}; names with '/' are refused.")
+    return path
 
 
 def write_record(home: Path, record: dict[str, Any]) -> Path:
@@ -45,18 +71,85 @@ def write_record(home: Path, record: dict[str, Any]) -> Path:
     return path
 
 
-def load_records(directory: Path) -> list[dict[str, Any]]:
-    """Every record below ``directory`` (unreadable files are skipped with a warning)."""
+def warn_on_stderr(message: str) -> None:
+    """Warnings go to stderr, so that they never end up inside a table written to stdout."""
+    print(f"warning: {message}", file=sys.stderr)
+
+
+def load_records(directory: Path, warn: Callable[[str], None] = warn_on_stderr) -> list[dict[str, Any]]:
+    """Every valid record below ``directory``; every other .json file (unreadable, not JSON, not of
+    the record schema) is reported through ``warn`` and left out. Failure notes are not records."""
     records = []
     for path in sorted(directory.rglob("*.json")):
-        try:
-            record = json.loads(path.read_text(encoding="utf-8"))
-        except (OSError, json.JSONDecodeError) as error:
-            print(f"warning: skipping unreadable record {path}: {error}")
+        if FAILURE_FOLDER in path.relative_to(directory).parts[:-1]:
             continue
-        if isinstance(record, dict) and record.get("schema_version") == SCHEMA_VERSION:
-            records.append(record)
+        record, problem = read_record(path)
+        if record is None:
+            warn(f"skipping {path}: {problem}")
+            continue
+        records.append(record)
     return records
+
+
+def read_record(path: Path) -> tuple[dict[str, Any] | None, str]:
+    """(the record, "") when ``path`` holds a valid run record, else (None, what is wrong with it)."""
+    try:
+        document = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError, RecursionError) as error:  # ValueError: bad JSON or bad UTF-8
+        return None, f"not a readable JSON file ({type(error).__name__}: {error})"
+    problem = record_problem(document)
+    return (None, problem) if problem else (document, "")
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
+
+
+def _key_problem(document: dict[str, Any], key: str, kind: type | tuple[type, ...], what: str) -> str:
+    value = document.get(key)
+    if isinstance(value, kind) and not (isinstance(value, bool) and kind is int):
+        return ""
+    return f'its "{key}" is {value!r}, not {what}' if key in document else f'it has no "{key}" ({what})'
+
+
+def record_problem(document: Any) -> str:
+    """What makes ``document`` not a run record this version can show ("" when it is one): the
+    keys the table, the plots and `bench status` read, with their types, and finite metrics."""
+    if not isinstance(document, dict):
+        return f"it holds a JSON {type(document).__name__}, not an object (a run record)"
+    if document.get("schema_version") != SCHEMA_VERSION:
+        return (f"its schema_version is {document.get('schema_version')!r}; this version of the tool reads "
+                f"records of schema {SCHEMA_VERSION}")
+    required = [("protocol", dict, "an object"), ("method", str, "a string"), ("encoder", str, "a string"),
+                ("task", str, "a string"), ("seed", int, "a whole number"), ("metrics", dict, "an object")]
+    optional = [("method_name", str, "a string"), ("reported", bool, "true or false"),
+                ("label_fraction", (int, float), "a number"), ("pretraining", dict, "an object"),
+                ("per_tag_average_precision", dict, "an object")]
+    for key, kind, what in required + [entry for entry in optional if entry[0] in document]:
+        if problem := _key_problem(document, key, kind, what):
+            return problem
+    return _value_problem(document)
+
+
+def _value_problem(record: dict[str, Any]) -> str:
+    """The checks of :func:`record_problem` beyond keys and types."""
+    if not isinstance(record["protocol"].get("name"), str):
+        return 'its "protocol" has no "name" string'
+    bad = {name: value for name, value in record["metrics"].items() if not _is_number(value)}
+    if bad:
+        return f"its metrics must be finite numbers, and {', '.join(f'{k}={v!r}' for k, v in bad.items())} are not"
+    if not 0 < record.get("label_fraction", 1.0) <= 1:
+        return f'its "label_fraction" is {record["label_fraction"]!r}, not a fraction in (0, 1]'
+    if record.get("baseline") not in (None, "floor", "ceiling"):
+        return f'its "baseline" is {record["baseline"]!r}, not "floor", "ceiling" or null'
+    curve = record.get("pretraining", {}).get("loss_curve") or []
+    if not isinstance(curve, list) or not all(isinstance(p, list) and len(p) == 2 and all(map(_is_number, p))
+                                              for p in curve):
+        return 'its "pretraining.loss_curve" is not a list of [step, loss] number pairs'
+    precisions = record.get("per_tag_average_precision", {}).values()
+    if not all(value is None or _is_number(value) for value in precisions):
+        return 'its "per_tag_average_precision" holds values that are neither finite numbers nor null'
+    return ""
 
 
 def package_versions() -> dict[str, str | None]:

@@ -4,12 +4,18 @@ The grid is every registered method with every compatible encoder, on the chosen
 protocol's seeds. A cell is done when its run record exists, failed when the last attempt left
 a failure note (written by ``bench run`` when it crashed), missing otherwise. The commands that
 fill the holes are printed, ready to paste.
+
+A record file is read and checked before its cell counts as done: an unreadable or invalid one
+shows the cell as failed, with the reason. A failure note that cannot be read still marks its
+cell failed. Writing a note happens while another error propagates, so a note that cannot be
+written is reported in one line and never replaces that error.
 """
 
 from __future__ import annotations
 
 import itertools
 import json
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -18,7 +24,7 @@ from ssl_music_bench.contracts.compatibility import compatible_encoders
 from ssl_music_bench.contracts.protocol import Protocol
 from ssl_music_bench.contracts.registry import METHODS
 from ssl_music_bench.io import write_json_atomic
-from ssl_music_bench.report.records import record_path
+from ssl_music_bench.report.records import FAILURE_FOLDER, read_record, record_path
 
 
 @dataclass(frozen=True)
@@ -40,7 +46,7 @@ def _identity(method: str, encoder: str, task: str, seed: int, protocol: str) ->
 
 
 def _failure_beside(record: Path) -> Path:
-    return record.parent / "failed" / record.name
+    return record.parent / FAILURE_FOLDER / record.name
 
 
 def failure_path(home: Path, method: str, encoder: str, task: str, seed: int, protocol: str) -> Path:
@@ -50,28 +56,62 @@ def failure_path(home: Path, method: str, encoder: str, task: str, seed: int, pr
 def note_failure(  # 7 parameters: the home, the five coordinates of a cell (as `bench run` takes them), the error
     home: Path, method: str, encoder: str, task: str, seed: int, protocol: str, error: BaseException
 ) -> None:
-    write_json_atomic(failure_path(home, method, encoder, task, seed, protocol),
-                      {"error": f"{type(error).__name__}: {error}"})
+    """Leave a note that the cell's last attempt failed with ``error``, for `bench status`.
+
+    Called while ``error`` propagates: if the note cannot be written (disk full, unwritable
+    folder, a name that cannot be a file name), that is said in one line on stderr and the
+    caller goes on to show ``error`` itself, which must not be hidden by the second failure.
+    """
+    try:
+        write_json_atomic(failure_path(home, method, encoder, task, seed, protocol),
+                          {"error": f"{type(error).__name__}: {error}"})
+    except Exception as note_error:  # anything: the error being reported is the one that matters
+        print(f"note: the failure note for `bench status` could not be written ({type(note_error).__name__}: "
+              f"{' '.join(str(note_error).split())}); the error of the run follows.", file=sys.stderr)
 
 
 def clear_failure(home: Path, method: str, encoder: str, task: str, seed: int, protocol: str) -> None:
-    failure_path(home, method, encoder, task, seed, protocol).unlink(missing_ok=True)
+    """Remove the cell's failure note after a successful run (a note this tool wrote)."""
+    path = failure_path(home, method, encoder, task, seed, protocol)
+    try:
+        path.unlink(missing_ok=True)
+    except OSError as error:
+        print(f"warning: the run succeeded, but its old failure note {path} could not be removed "
+              f"({error.strerror or error}); `bench status` shows the cell as done, the note is ignored.",
+              file=sys.stderr)
 
 
 def grid(home: Path, protocol: Protocol, tasks: list[str], seeds: list[int]) -> list[CellState]:
     cells = []
     pairs = [(method, encoder) for method in METHODS.names() for encoder in compatible_encoders(method)]
     for (method, encoder), task, seed in itertools.product(pairs, tasks, seeds):
-        record = record_path(home, _identity(method, encoder, task, seed, protocol.name))
-        failure = _failure_beside(record)
-        if record.is_file():
-            cells.append(CellState(method, encoder, task, seed, "done"))
-        elif failure.is_file():
-            detail = json.loads(failure.read_text()).get("error", "")
-            cells.append(CellState(method, encoder, task, seed, "failed", detail))
-        else:
-            cells.append(CellState(method, encoder, task, seed, "missing"))
+        cells.append(cell_state(home, method, encoder, task, seed, protocol.name))
     return cells
+
+
+def cell_state(home: Path, method: str, encoder: str, task: str, seed: int, protocol: str) -> CellState:
+    """Done when a valid record exists; failed when the record is invalid or a failure note exists."""
+    path = record_path(home, _identity(method, encoder, task, seed, protocol))
+    if path.exists():
+        record, problem = read_record(path)
+        if record is not None:
+            return CellState(method, encoder, task, seed, "done")
+        return CellState(method, encoder, task, seed, "failed", f"the record {path} is unreadable: {problem}")
+    failure = _failure_beside(path)
+    if failure.exists():
+        return CellState(method, encoder, task, seed, "failed", _failure_detail(failure))
+    return CellState(method, encoder, task, seed, "missing")
+
+
+def _failure_detail(note: Path) -> str:
+    """The error a failure note holds, or why the note cannot be read (the cell is failed either way)."""
+    try:
+        document = json.loads(note.read_text(encoding="utf-8"))
+    except (OSError, ValueError, RecursionError) as error:
+        return f"the failure note {note} is unreadable ({type(error).__name__}: {error})"
+    if not isinstance(document, dict) or not isinstance(document.get("error"), str):
+        return f'the failure note {note} is not a JSON object with an "error" string'
+    return document["error"]
 
 
 def render_status(cells: list[CellState], protocol: Protocol, tasks: list[str], seeds: list[int]) -> str:
@@ -92,8 +132,9 @@ def render_status(cells: list[CellState], protocol: Protocol, tasks: list[str], 
         lines += ["", "to fill the holes:"] + [c.command(protocol) for c in holes]
     for cell in cells:
         if cell.state == "failed":
-            lines.append(f"# failed: {cell.method} {cell.encoder} {cell.task} seed {cell.seed}: {cell.detail}")
+            detail = " ".join(cell.detail.split())  # one line each: a note's text cannot add lines of its own
+            lines.append(f"# failed: {cell.method} {cell.encoder} {cell.task} seed {cell.seed}: {detail}")
     return "\n".join(lines) + "\n"
 
 
-__all__ = ["CellState", "grid", "note_failure", "clear_failure", "render_status"]
+__all__ = ["CellState", "cell_state", "grid", "note_failure", "clear_failure", "render_status"]

@@ -6,6 +6,10 @@ temporary name, then renamed). With the per-step seeding of the device draws (tr
 and samplers that deliver their fixed seeded sequence of batches from any step on
 (``StepSequence``), a run restarted from that file ends with the same weights as one that never
 stopped (tests/train/test_resume.py).
+
+A loss that is not finite (NaN, inf) ends training at the step where it appears
+(:class:`FiniteLoss`): the weights after it are garbage, and every later step would only spend
+time on them.
 """
 
 from __future__ import annotations
@@ -21,6 +25,26 @@ from pytorch_lightning.callbacks import Callback
 from ssl_music_bench.data.sampler import StepSequence
 
 RESUME_FILE = "last.ckpt"
+
+
+class NonFiniteLoss(Exception):
+    """The training loss (of the global batch) is not finite at ``step``; raised in every process."""
+
+    def __init__(self, step: int, loss: float) -> None:
+        super().__init__(f"the training loss is {loss} at step {step}")
+        self.step, self.loss = step, loss
+
+
+class FiniteLoss(Callback):
+    """Stops training with :class:`NonFiniteLoss` at the first step whose loss is NaN or inf.
+
+    The loss checked is the mean over processes (one small all-reduce per step with DDP), so
+    that every process stops at the same step instead of the others waiting for it forever."""
+
+    def on_train_batch_end(self, trainer: pl.Trainer, module: pl.LightningModule, outputs, batch, batch_idx: int) -> None:  # type: ignore[no-untyped-def]
+        loss = float(trainer.strategy.reduce(outputs["loss"].detach(), reduce_op="mean"))
+        if not math.isfinite(loss):
+            raise NonFiniteLoss(trainer.global_step, loss)
 
 
 class LossHistory(Callback):

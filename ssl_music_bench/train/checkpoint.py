@@ -2,8 +2,10 @@
 
 A checkpoint is keyed by everything that determines it (method and its config, encoder,
 pretraining data, protocol and its hash, seed), so a second run that needs the same pretraining
-reuses it. Weights are loaded without pickle. Both files are written to a temporary directory
-that is renamed into place, so an interrupted run never leaves a half-written checkpoint.
+reuses it. Weights are loaded without pickle, and only after their content hash matches the
+one stored in the config when they were written (a flipped byte or a truncated file is refused,
+never used). Both files are written to a temporary directory that is renamed into place, so an
+interrupted run never leaves a half-written checkpoint.
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ import json
 from pathlib import Path
 from typing import Any
 
+from safetensors import SafetensorError
 from safetensors.torch import load_file, save_file
 from torch import nn
 
@@ -40,6 +43,16 @@ def resume_directory(directory: Path) -> Path:
     return directory.with_name(directory.name + ".resume")
 
 
+def lock_path(directory: Path) -> Path:
+    """The lock file held while one process checks for, or pretrains and saves, ``directory``."""
+    return directory.with_name(directory.name + ".lock")
+
+
+class CorruptCheckpoint(Exception):
+    """A stored checkpoint that cannot be used: unreadable, altered since it was written, or not
+    the model's weights. The message says which."""
+
+
 def is_complete(directory: Path) -> bool:
     return (directory / WEIGHTS).is_file() and (directory / CONFIG).is_file()
 
@@ -55,6 +68,24 @@ def save_checkpoint(directory: Path, model: nn.Module, config: dict[str, Any]) -
 
 
 def load_checkpoint(directory: Path, model: nn.Module) -> dict[str, Any]:
-    """Load weights (strictly: every tensor must match) and return the stored config."""
-    model.load_state_dict(load_file(str(directory / WEIGHTS)), strict=True)
-    return json.loads((directory / CONFIG).read_text())
+    """Load weights (strictly: every tensor must match) and return the stored config, whose
+    ``weights_sha256`` is the hash of the weights just verified.
+
+    Raises :class:`CorruptCheckpoint` when the config is unreadable, the weights' hash differs
+    from the stored one, or the tensors are not the model's; the model may then be partly
+    overwritten (a strict load copies the tensors that fit before it refuses), so build it anew.
+    """
+    try:
+        config = json.loads((directory / CONFIG).read_text())
+        stored = config["weights_sha256"]
+        actual = file_sha256(directory / WEIGHTS)
+    except (OSError, UnicodeDecodeError, ValueError, KeyError, TypeError) as error:
+        raise CorruptCheckpoint(f"its {CONFIG} is unreadable ({type(error).__name__}: {error})") from error
+    if actual != stored:
+        raise CorruptCheckpoint(f"its {WEIGHTS} has changed since it was written (sha256 {actual[:12]}..., "
+                                f"stored {str(stored)[:12]}...)")
+    try:
+        model.load_state_dict(load_file(str(directory / WEIGHTS)), strict=True)
+    except (SafetensorError, OSError, RuntimeError) as error:
+        raise CorruptCheckpoint(f"its weights do not fit the model ({str(error).strip().splitlines()[0]})") from error
+    return {**config, "weights_sha256": actual}

@@ -39,7 +39,7 @@ from ssl_music_bench.data.store import ClipStore
 from ssl_music_bench.devices import default_device
 from ssl_music_bench.run_spec import RunOptions
 from ssl_music_bench.train.acceleration import accelerate
-from ssl_music_bench.train.callbacks import RESUME_FILE, LossHistory, ResumeCheckpoint, checkpoint_interval
+from ssl_music_bench.train.callbacks import RESUME_FILE, FiniteLoss, LossHistory, ResumeCheckpoint, checkpoint_interval
 from ssl_music_bench.train.distributed import per_process_batch, restore_batch_norm, synchronise_batch_norm
 from ssl_music_bench.train.module import PretrainModule
 
@@ -84,6 +84,9 @@ def pretrain(
     (an interrupted run of the same spec), where training restarts from. The caller removes it
     once the final weights are saved. Needs a sampler built on ``StepSequence``.
 
+    Raises :class:`~ssl_music_bench.train.callbacks.NonFiniteLoss` at the first step whose loss
+    is not finite; the resume checkpoints of the steps before it stay in ``resume_dir``.
+
     ``options.compile``: torch.compile the encoder; on a GPU, encoders that prefer it train in
     channels-last layout (ssl_music_bench/train/acceleration.py; the result says what was applied).
     """
@@ -97,9 +100,10 @@ def pretrain(
     history = LossHistory(settings.log_every_steps)
     resume = _resume_checkpoint(method, loader.batch_sampler, resume_dir, settings.steps)
     resume_from = resume_dir / RESUME_FILE if resume is not None and (resume_dir / RESUME_FILE).is_file() else None
-    callbacks: list[Callback] = [history, *([resume] if resume is not None else [])]
-    if options.progress:
-        callbacks.append(RichProgressBar(leave=True))
+    # the guard first: a diverged step is neither logged nor saved as a resume checkpoint
+    callbacks: list[Callback] = [FiniteLoss(), history, *([resume] if resume is not None else [])]
+    if options.progress:  # progress is a message: on stderr, like every message (stdout is for data)
+        callbacks.append(RichProgressBar(leave=True, console_kwargs={"stderr": True}))
     trainer = _trainer(protocol, options, callbacks)
     on_gpu = options.accelerator in ("gpu", "cuda") or (options.accelerator == "auto" and torch.cuda.is_available())
     applied = accelerate(method, default_device() if on_gpu else torch.device("cpu"), compile=options.compile)

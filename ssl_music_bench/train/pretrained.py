@@ -5,21 +5,41 @@ Pretraining depends on the :class:`~ssl_music_bench.run_spec.RunSpec`'s checkpoi
 task of a self-supervised method; a method that ``uses_task_labels`` (the supervised baseline)
 trains on the evaluated task's train split instead, and its checkpoint belongs to that task.
 ``bench run`` and ``bench embed`` get their method here.
+
+What is stored is trusted only after it is checked: a checkpoint whose weights no longer match
+the hash written with them (or whose files are unreadable) is reported, moved to
+HOME/quarantine/checkpoints/ and pretrained again. Two runs of the same spec at once do not
+both pretrain: the second waits on the checkpoint's lock and then reuses the first one's
+weights. A loss that stops being finite ends pretraining there, with nothing saved.
 """
 
 from __future__ import annotations
 
+import contextlib
 import shutil
 from pathlib import Path
-from typing import Any
+from typing import Any, ContextManager
+
+from rich.markup import escape
 
 from ssl_music_bench.contracts.method import Method
 from ssl_music_bench.contracts.registry import TASKS
 from ssl_music_bench.contracts.task import TaskData
-from ssl_music_bench.io import write_json_atomic
+from ssl_music_bench.errors import BenchError
+from ssl_music_bench.home import quarantine_dir
+from ssl_music_bench.io import exclusive_lock, quarantine, write_json_atomic
 from ssl_music_bench.run_spec import RunOptions, RunSpec
-from ssl_music_bench.train.callbacks import RESUME_FILE
-from ssl_music_bench.train.checkpoint import is_complete, load_checkpoint, resume_directory, save_checkpoint
+from ssl_music_bench.train.callbacks import RESUME_FILE, NonFiniteLoss
+from ssl_music_bench.train.checkpoint import (
+    CONFIG,
+    CorruptCheckpoint,
+    is_complete,
+    load_checkpoint,
+    lock_path,
+    resume_directory,
+    save_checkpoint,
+)
+from ssl_music_bench.train.distributed import per_process_batch
 from ssl_music_bench.train.pretrain import pretrain
 
 
@@ -32,31 +52,68 @@ def load_pretrained(
 ) -> tuple[Method, dict[str, Any]]:
     """The spec's method after the protocol's pretraining, and the record's pretraining summary.
 
-    A complete checkpoint of the spec is loaded; otherwise the method pretrains (resuming an
-    interrupted pretraining of the same spec) and its weights are saved for the next run.
-    ``task_data``: the spec's task's data when the caller has loaded it already; used instead
-    of loading it again when the method trains on that task.
+    A complete, intact checkpoint of the spec is loaded; otherwise the method pretrains
+    (resuming an interrupted pretraining of the same spec) and its weights are saved for the
+    next run. ``task_data``: the spec's task's data when the caller has loaded it already; used
+    instead of loading it again when the method trains on that task.
     """
     options = options or RunOptions()
+    directory = spec.checkpoint_directory(home)
+    with _pretraining_lock(directory, options):
+        method, data = _new_method(spec, home, task_data)
+        if is_complete(directory):
+            stored = _verified_checkpoint(method, directory, home, options)
+            if stored is not None:
+                options.console.print(f"[green]reusing[/] pretrained checkpoint {escape(directory.name)}")
+                return method, {**stored["pretraining"], "checkpoint": directory.name, "reused": True,
+                                "weights_sha256": stored["weights_sha256"]}
+            method, data = _new_method(spec, home, data)  # the refused load may have overwritten part of it
+        summary: dict[str, Any] = {"seconds": 0.0, "steps": 0, "loss_curve": [], "data": None}
+        if spec.method_class.needs_pretraining:
+            data = data or TASKS.get(spec.pretraining_data).obj().load(home, spec.protocol)
+            summary = _pretrain(spec, method, data, directory, options)
+        sha = save_checkpoint(directory, method, {"spec": spec.checkpoint_spec, "pretraining": summary})
+        if spec.method_class.needs_pretraining:
+            shutil.rmtree(resume_directory(directory), ignore_errors=True)
+    return method, {**summary, "checkpoint": directory.name, "reused": False, "weights_sha256": sha}
+
+
+def _pretraining_lock(directory: Path, options: RunOptions) -> ContextManager[None]:
+    """The checkpoint's lock, so that a second run of the same spec waits and reuses the weights.
+
+    Not with several training processes (DDP): they must all enter pretraining together, and a
+    lock held by one of them would keep the others, and so the whole run, waiting forever."""
+    if options.devices * options.nodes > 1:
+        return contextlib.nullcontext()
+    return exclusive_lock(lock_path(directory), f"waiting for another run that is pretraining {directory.name} ...")
+
+
+def _new_method(spec: RunSpec, home: Path, task_data: TaskData | None) -> tuple[Method, TaskData | None]:
+    """The spec's untrained method (a supervised one with its task attached) and the pretraining
+    data when it was loaded for that (else None; ``task_data`` serves when it is that data)."""
     method = spec.new_method()
     data = task_data if task_data is not None and spec.pretraining_data == spec.task else None
     if spec.method_class.uses_task_labels:
         data = data or TASKS.get(spec.pretraining_data).obj().load(home, spec.protocol)
         method.attach_task(data)
-    directory = spec.checkpoint_directory(home)
-    if is_complete(directory):
+    return method, data
+
+
+def _verified_checkpoint(method: Method, directory: Path, home: Path, options: RunOptions) -> dict[str, Any] | None:
+    """The stored config after the weights were verified and loaded into ``method``; None when
+    the checkpoint is corrupt (then it is moved to the quarantine, and the caller pretrains)."""
+    try:
         stored = load_checkpoint(directory, method)
-        options.console.print(f"[green]reusing[/] pretrained checkpoint {directory.name}")
-        return method, {**stored["pretraining"], "checkpoint": directory.name, "reused": True,
-                        "weights_sha256": stored["weights_sha256"]}
-    summary: dict[str, Any] = {"seconds": 0.0, "steps": 0, "loss_curve": [], "data": None}
-    if spec.method_class.needs_pretraining:
-        data = data or TASKS.get(spec.pretraining_data).obj().load(home, spec.protocol)
-        summary = _pretrain(spec, method, data, directory, options)
-    sha = save_checkpoint(directory, method, {"spec": spec.checkpoint_spec, "pretraining": summary})
-    if spec.method_class.needs_pretraining:
-        shutil.rmtree(resume_directory(directory), ignore_errors=True)
-    return method, {**summary, "checkpoint": directory.name, "reused": False, "weights_sha256": sha}
+    except CorruptCheckpoint as error:
+        problem = str(error)
+    else:
+        if isinstance(stored.get("pretraining"), dict):
+            return stored
+        problem = f"its {CONFIG} lacks the pretraining summary"
+    moved = quarantine(directory, quarantine_dir(home, "checkpoints"))
+    options.console.print(f"[yellow]warning:[/] the pretrained checkpoint {escape(directory.name)} was not used: "
+                          f"{escape(problem)}; moved to {escape(str(moved))}, pretraining again", highlight=False)
+    return None
 
 
 def _pretrain(spec: RunSpec, method: Method, data: TaskData, directory: Path, options: RunOptions) -> dict[str, Any]:
@@ -64,21 +121,41 @@ def _pretrain(spec: RunSpec, method: Method, data: TaskData, directory: Path, op
     ``directory`` when an interrupted run left one); the record's pretraining summary.
 
     Raises :class:`SecondaryRank` in every DDP process but the first: only the first saves,
-    embeds, probes and records."""
+    embeds, probes and records. A loss that is not finite is a BenchError, and the resume state
+    of this pretraining is removed with it (it holds the diverged weights)."""
     settings = spec.protocol.pretrain
+    per_process_batch(settings.batch_size, options.devices, options.nodes)  # refused before anything is written
     options.console.print(
-        f"pretraining [bold]{spec.method}[/] + [bold]{spec.encoder}[/] for {settings.steps} steps "
-        f"of batch {settings.batch_size} on the train split of {spec.pretraining_data}"
+        f"pretraining [bold]{escape(spec.method)}[/] + [bold]{escape(spec.encoder)}[/] for {settings.steps} steps "
+        f"of batch {settings.batch_size} on the train split of {escape(str(spec.pretraining_data))}"
     )
     resume_dir = resume_directory(directory)
     resume_dir.mkdir(parents=True, exist_ok=True)
     write_json_atomic(resume_dir / "spec.json", spec.checkpoint_spec)  # for `bench cache ls`
     if (resume_dir / RESUME_FILE).is_file():
         options.console.print(f"[green]resuming[/] the interrupted pretraining from {resume_dir.name}/{RESUME_FILE}")
-    result = pretrain(method, data.store, data.indices["train"], spec.protocol, spec.seed, options, resume_dir)
+    try:
+        result = pretrain(method, data.store, data.indices["train"], spec.protocol, spec.seed, options, resume_dir)
+    except NonFiniteLoss as diverged:
+        shutil.rmtree(resume_dir, ignore_errors=True)
+        raise BenchError(divergence_message(spec, diverged)) from None
     if result.global_rank != 0:
         raise SecondaryRank
     return {"seconds": round(result.seconds, 2), "steps": result.steps, "loss_curve": result.loss_curve,
             "data": spec.pretraining_data, "data_manifest_sha256": data.manifest_sha256,
             "devices": options.devices, "nodes": options.nodes, "world_size": result.world_size,
             "resumed_from_step": result.resumed_from_step, "acceleration": result.acceleration}
+
+
+def divergence_message(spec: RunSpec, diverged: NonFiniteLoss) -> str:
+    """One paragraph: where the loss stopped being finite, what was (not) kept, what to change."""
+    likely = [f"{name} = {getattr(spec.config, name)} (--set {name}=...)"
+              for name in ("learning_rate", "temperature") if hasattr(spec.config, name)]
+    likely.append(f'the protocol\'s precision = "{spec.protocol.pretrain.precision}" ("32-true" is the safest)')
+    return (
+        f"Pretraining {spec.label} + {spec.encoder} diverged: the training loss is {diverged.loss} at step "
+        f"{diverged.step} of {spec.protocol.pretrain.steps} (protocol {spec.protocol.name}, seed {spec.seed}). "
+        f"Nothing was kept: no checkpoint, no resume state, no record. The settings that usually cause this "
+        f"are {', '.join(likely)}; a smaller learning rate or a larger temperature usually helps. Change one "
+        f"and run again."
+    )

@@ -16,12 +16,14 @@ One concept per module:
 - ``work``: the resumable work directory ``<output>.work/`` and its fingerprint;
 - ``writer``: the stems store itself, written atomically, or an existing one reused.
 
-So ``output`` is either absent or complete, and an interrupted run resumes with what it separated.
+So ``output`` is either absent or complete, and an interrupted run resumes with what it separated;
+one that fails on a full disk removes its work directory and partial store, so nothing fills the disk.
 """
 
 from __future__ import annotations
 
-import shutil
+import contextlib
+from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
@@ -40,6 +42,7 @@ from ssl_music_bench.data.separate.writer import (
 from ssl_music_bench.data.store import ClipStore, to_int16
 from ssl_music_bench.devices import default_device
 from ssl_music_bench.errors import BenchError
+from ssl_music_bench.io import is_disk_full
 
 
 # Nine parameters, all but the first two with defaults: they are `bench separate`'s options
@@ -92,7 +95,8 @@ def separate_store(
 
     work = SeparationWork(output.with_name(output.name + ".work"), fingerprint)
     batch_separator = BatchSeparator(separator, targets, store.sample_rate, batch_seconds, device)
-    _separate_missing(store, work, batch_separator, batch_seconds, progress)
+    with _removing_on_failure(work):
+        _separate_missing(store, work, batch_separator, batch_seconds, progress)
     separation = {
         **described,
         "separator_rate": batch_separator.rate,
@@ -102,9 +106,24 @@ def separate_store(
         "silence_window_samples": silence_window_samples(store.sample_rate),
         "fingerprint": fingerprint,
     }
-    result = write_stems_store(store, output, work, separation, progress)
-    shutil.rmtree(work.root)
+    with _removing_on_failure(work):
+        result = write_stems_store(store, output, work, separation, progress)  # removes its .partial on failure
+    work.remove()  # the store is published: the second copy of the stems goes
     return result
+
+
+@contextlib.contextmanager
+def _removing_on_failure(work: SeparationWork) -> Iterator[None]:
+    """A full disk in the block removes the work directory, so nothing is left filling the disk
+    (the space is what the user needs back); any other failure or an interruption (Ctrl-C, a
+    kill) keeps it, and the next run with the same settings resumes from it."""
+    try:
+        yield
+    except BenchError as error:
+        if is_disk_full(error.__cause__):
+            with contextlib.suppress(BenchError):  # foreign files in it: kept, and the first error shown
+                work.remove()
+        raise
 
 
 def _separate_missing(store: ClipStore, work: SeparationWork, batch_separator: BatchSeparator,

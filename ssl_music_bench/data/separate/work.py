@@ -19,8 +19,9 @@ import numpy as np
 import torch
 
 from ssl_music_bench.data.separate.chunks import CROSSFADE_SECONDS
-from ssl_music_bench.data.store import ClipStore
-from ssl_music_bench.io import write_json_atomic
+from ssl_music_bench.data.store import ClipStore, save_npy
+from ssl_music_bench.errors import BenchError
+from ssl_music_bench.io import reporting_full_disk, write_json_atomic
 
 WORK_FORMAT = 1
 
@@ -51,8 +52,8 @@ class SeparationWork:
         self.root = root
         self.done: dict[int, tuple[str, int]] = {}  # store index -> (file, row)
         job = root / "job.json"
-        if root.exists() and (not job.is_file() or json.loads(job.read_text()).get("fingerprint") != fingerprint):
-            shutil.rmtree(root)  # another input or separator: nothing to resume
+        if root.exists() and _job_fingerprint(job) != fingerprint:
+            self.remove()  # another input or separator: nothing to resume
         write_json_atomic(job, {"fingerprint": fingerprint})  # a cut write would fail the next run's read
         done = root / "done.jsonl"
         if done.is_file():
@@ -69,12 +70,14 @@ class SeparationWork:
         """Keep the int16 stems of the clips ``indices`` (one batch), then record them as done."""
         name = f"batch-{indices[0]:08d}.npy"
         temporary = self.root / f"{name}.tmp.npy"
-        np.save(temporary, stems)
-        os.replace(temporary, self.root / name)
-        with open(self.root / "done.jsonl", "a", encoding="utf-8") as done:
-            done.write(json.dumps({"file": name, "indices": indices}) + "\n")
-            done.flush()
-            os.fsync(done.fileno())
+        with reporting_full_disk(self.root.parent, f"the separated stems {name} (`bench separate`'s work)",
+                                 stems.nbytes):
+            save_npy(temporary, stems)
+            os.replace(temporary, self.root / name)
+            with open(self.root / "done.jsonl", "a", encoding="utf-8") as done:
+                done.write(json.dumps({"file": name, "indices": indices}) + "\n")
+                done.flush()
+                os.fsync(done.fileno())
         self.done.update({i: (name, row) for row, i in enumerate(indices)})
 
     def stems(self, index: int) -> np.ndarray:
@@ -85,3 +88,34 @@ class SeparationWork:
                 self._arrays.clear()
             self._arrays[name] = np.load(self.root / name, mmap_mode="r")
         return self._arrays[name][row]
+
+    def remove(self) -> None:
+        """Remove the work directory, which only ever holds what this class writes: anything else
+        there is not the tool's, and is refused rather than deleted."""
+        if not self.root.exists():
+            return
+        foreign = [] if self.root.is_dir() and not self.root.is_symlink() else [self.root]
+        foreign += [p for p in self.root.iterdir() if not _is_work_file(p.name)] if not foreign else []
+        if foreign:
+            raise BenchError(
+                f"{self.root} is where `bench separate` keeps its unfinished work, but it holds files the "
+                f"tool did not write ({', '.join(p.name for p in foreign[:3])}). Nothing was deleted: move "
+                "that folder elsewhere, then run `bench separate` again."
+            )
+        shutil.rmtree(self.root)
+
+
+def _job_fingerprint(job: Path) -> str | None:
+    """The fingerprint a work directory was started with, or None when job.json is absent or unreadable."""
+    try:
+        document = json.loads(job.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError):
+        return None
+    return document.get("fingerprint") if isinstance(document, dict) else None
+
+
+def _is_work_file(name: str) -> bool:
+    """Whether ``name`` is one of the files SeparationWork writes (job.json and its temporary
+    copies, done.jsonl, batches and their temporary copies)."""
+    return (name in ("job.json", "done.jsonl") or (name.startswith(".job.json.") and name.endswith(".tmp"))
+            or (name.startswith("batch-") and name.endswith(".npy")))

@@ -9,7 +9,6 @@ MSA's sampler reads instead of decoding every stem again (ssl_music_bench/data/s
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Any
 
@@ -19,6 +18,7 @@ from ssl_music_bench.contracts.sources import SOURCES
 from ssl_music_bench.data.separate.work import SeparationWork
 from ssl_music_bench.data.silence import window_levels
 from ssl_music_bench.data.store import ClipStore, ClipStoreWriter, from_int16
+from ssl_music_bench.data.store_integrity import CorruptStore
 from ssl_music_bench.errors import BenchError
 
 SILENCE_WINDOW_SECONDS = 4.0  # MSA's excerpt: mean(|x|) over each 4 s window of the raw stem
@@ -57,9 +57,10 @@ def reuse_stems_store(output: Path, fingerprint: str, store: ClipStore, progress
     any other existing ``output`` is refused rather than overwritten."""
     try:
         existing = ClipStore(output)
-    except (FileNotFoundError, ValueError, KeyError, json.JSONDecodeError):
+    except (FileNotFoundError, CorruptStore):
         existing = None
-    if existing is None or existing.header.get("separation", {}).get("fingerprint") != fingerprint:
+    separation = existing.header.get("separation") if existing is not None else None
+    if not isinstance(separation, dict) or separation.get("fingerprint") != fingerprint:
         raise BenchError(
             f"{output} already exists and is not the stems of {store.root} made with this separator and "
             "these settings. Remove it, or choose another output directory."

@@ -1,7 +1,9 @@
 """Render the synthetic corpus into a new clip store, items in parallel and written in order.
 
 :func:`~ssl_music_bench.data.synthetic_corpus.ensure_corpus` calls :func:`render_corpus` when
-the store is missing or was made by another generator version; readers never call it. Items are
+the store is missing, damaged or made by another generator version; readers never call it. It
+refuses to start when the disk cannot hold the corpus, and a failure while writing (a full disk
+is one paragraph) removes what it wrote. Items are
 pure functions of (seed, split, index), so worker processes render them in any order and the
 parent writes them in task order: the same seed gives the same store whoever rendered it.
 """
@@ -10,6 +12,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import shutil
 import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import ProcessPoolExecutor
@@ -24,10 +27,12 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from ssl_music_bench.contracts.sources import SOURCES
 from ssl_music_bench.data.store import SPLITS, ClipStoreWriter
 from ssl_music_bench.data.synth.dsp import SAMPLE_RATE
-from ssl_music_bench.data.synth.notes import generate_note
+from ssl_music_bench.data.synth.notes import NOTE_SAMPLES, generate_note
 from ssl_music_bench.data.synth.songs import generate_song
 from ssl_music_bench.data.synthetic_corpus import NOTE_FAMILIES, SIZES, SONG_TAGS, SYNTH_VERSION, CorpusKind
 from ssl_music_bench.data.worker_pool import worker_pool
+from ssl_music_bench.errors import BenchError
+from ssl_music_bench.io import megabytes
 
 # Item = (id, split, labels, mix, stems, extra fields) as ClipStoreWriter.add takes them
 Item = tuple[str, str, list[str], Any, dict[str, Any] | None, dict[str, Any]]
@@ -54,6 +59,28 @@ def _note_item(task: tuple[int, int], seed: int) -> Item:
     return f"note-{split}-{index:05d}", split, [note.family], note.audio, None, extra
 
 
+def corpus_bytes(kind: CorpusKind, size: str) -> int:
+    """The int16 audio of the ``kind`` corpus of ``size`` (mix and, for songs, the four stems):
+    a lower bound of the space rendering it needs, since the new store is complete before an
+    older one is replaced."""
+    spec = SIZES[size]
+    if kind == "songs":
+        return sum(spec.songs) * int(round(spec.song_seconds * SAMPLE_RATE)) * 2 * (1 + len(SOURCES))
+    return sum(spec.notes) * NOTE_SAMPLES * 2
+
+
+def _check_free_space(path: Path, kind: CorpusKind, size: str) -> None:
+    """Refuse to start a corpus that cannot fit, before anything is written."""
+    needed, free = corpus_bytes(kind, size), shutil.disk_usage(path.parent).free
+    if free < needed:
+        raise BenchError(
+            f"The synthetic {kind} corpus ({size}) needs {megabytes(needed)} in {path.parent}, and "
+            f"only {megabytes(free)} are free on that disk. Free space there, or choose a bench home on "
+            "a larger disk with --home DIR or the BENCH_HOME environment variable (a protocol with "
+            'synth_size = "tiny" needs far less), then run the command again.'
+        )
+
+
 @contextlib.contextmanager
 def _workers(jobs: int) -> Iterator[ProcessPoolExecutor | None]:
     """Two worker processes when the work is worth starting them, else None (render inline).
@@ -71,6 +98,7 @@ def _workers(jobs: int) -> Iterator[ProcessPoolExecutor | None]:
 
 def render_corpus(path: Path, kind: CorpusKind, size: str, seed: int, console: Console) -> None:
     """Render every item of the ``kind`` corpus of ``size`` and ``seed`` in order into a new store at ``path``."""
+    _check_free_space(path, kind, size)
     spec = SIZES[size]
     counts = spec.songs if kind == "songs" else spec.notes
     tasks = [(split, index) for split, count in enumerate(counts) for index in range(count)]
