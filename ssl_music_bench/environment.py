@@ -23,7 +23,7 @@ from importlib import metadata
 from pathlib import Path
 
 # The set pyproject.toml pins, chosen with measurements (README, "Install notes").
-TESTED_STACK = {"torch": "2.14.1", "torchaudio": "2.11.1", "torchvision": "0.29.1"}
+TESTED_STACK = {"torch": "2.11.0", "torchaudio": "2.11.0", "torchvision": "0.26.0"}
 LOCK_FILE = Path(__file__).with_name("lock.txt")
 # Not locked: the project itself, and the installer that reads the lock.
 UNLOCKED = frozenset({"ssl-music-bench", "pip"})
@@ -58,7 +58,7 @@ def fix_command() -> str:
 
 
 def describe_stack() -> str:
-    """'torch 2.11.0 (tested 2.14.1), ...' for the three packages."""
+    """'torch 2.14.1 (tested 2.11.0), ...' for the three packages."""
     parts = []
     for name, tested in TESTED_STACK.items():
         version = installed_version(name) or "not installed"
