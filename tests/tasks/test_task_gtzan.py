@@ -127,8 +127,11 @@ def test_ctrl_c_stops_prepare_cleanly_and_the_next_run_resumes(tmp_path: Path) -
     env = {**os.environ, "BENCH_HOME": str(home), "COLUMNS": "200"}
     command = ["bench", "prepare", "--task", "gtzan", "--root", str(root), "--no-progress", "--workers", "2"]
     # A session of its own, so that the signal reaches exactly this command's processes.
+    # SIGINT at its default, as in a terminal's foreground job: a test run started in the
+    # background of a script inherits SIGINT ignored, and Python then never sees the Ctrl-C.
     run = subprocess.Popen([*command, "--plugin", str(plugin)], env=env, start_new_session=True,
-                           stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+                           stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                           preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     deadline = time.monotonic() + 120
     while not mark.exists() and run.poll() is None and time.monotonic() < deadline:
         time.sleep(0.05)
