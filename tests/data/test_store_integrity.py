@@ -9,11 +9,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 import soundfile
+from test_prepare import ToyTask
 
 from ssl_music_bench.contracts.protocol import load_protocol
 from ssl_music_bench.contracts.registry import TASKS, register_task
 from ssl_music_bench.contracts.sources import SOURCES
-from ssl_music_bench.contracts.task import PreparedTask, SourceItem
 from ssl_music_bench.data.prepare import prepare
 from ssl_music_bench.data.store import ClipStore, ClipStoreWriter
 from ssl_music_bench.data.store_integrity import CorruptStore
@@ -96,24 +96,11 @@ def test_a_damaged_synthetic_corpus_is_quarantined_and_regenerated(
     assert synth_store_path(home, "notes", "tiny", 0) == again.root
 
 
-class Toy(PreparedTask):
-    """Two wav files listed in list.txt."""
+class Toy(ToyTask):
+    """test_prepare's toy dataset under a store name of its own, with shorter clips allowed."""
 
-    kind = "multiclass"
     store_name = "toy-integrity"
-    store_rate = 8_000
     min_seconds = 0.1
-    label_names = ("a", "b")
-    expected = "list.txt and wav/<id>.wav."
-
-    def check_root(self, root: Path) -> None:
-        if not (root / "list.txt").is_file():
-            raise self.missing(root, "list.txt")
-
-    def items(self, root: Path) -> Iterator[SourceItem]:
-        for line in (root / "list.txt").read_text().splitlines():
-            id, split, label = line.split()
-            yield SourceItem(id, split, (label,), root / "wav" / f"{id}.wav")
 
 
 @pytest.fixture()
