@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from safetensors import SafetensorError, safe_open
-from safetensors.torch import load_file, save_file
+from safetensors.torch import save_file
 from torch import Tensor
 
 from ssl_music_bench.home import checkpoints_dir, embeddings_dir, quarantine_dir
@@ -53,10 +53,9 @@ def load_embeddings(home: Path, key: str) -> tuple[Tensor, Tensor] | None:
     if not path.is_file():
         return None
     try:
-        with safe_open(str(path), framework="pt") as handle:
+        with safe_open(str(path), framework="pt") as handle:  # one open: checksum and tensors
             stored = (handle.metadata() or {}).get("sha256")
-        tensors = load_file(str(path))
-        embeddings, owner = tensors["embeddings"], tensors["owner"]
+            embeddings, owner = handle.get_tensor("embeddings"), handle.get_tensor("owner")
         if stored is None:
             problem = "it carries no checksum (written before entries were verified)"
         elif tensors_sha256(embeddings, owner) != stored:
