@@ -5,6 +5,14 @@ representations" (COLA), ICASSP 2021, and google-research/cola: EfficientNet-B0 
 ICML 2019) trained from scratch on 64-bin log-mel spectrograms of 1 s crops at 16 kHz, global
 max pooling -> 1280-d. The network is timm's ``efficientnet_b0`` with one input channel and no
 pretrained weights. The log-mel is computed on the device (encoders/logmel.py).
+
+COLA builds ``tf.keras.applications.EfficientNetB0(include_top=False, weights=None)``
+(google-research/google-research cola/network.py), whose defaults differ from timm's: stochastic
+depth ("drop connect") 0.2, scaled per block by its index as timm scales ``drop_path_rate``, and
+Keras's BatchNormalization, epsilon 1e-3 and momentum 0.99 (torch's momentum 0.01), where timm
+uses 0, 1e-5 and 0.1. We take Keras's. Keras's model also rescales its input by 1/255 before the
+stem (a Rescaling layer, TF >= 2.3); the stem's batch norm undoes any constant scale up to its
+epsilon, so that layer is not copied.
 """
 
 from __future__ import annotations
@@ -14,6 +22,11 @@ from torch import Tensor
 from ssl_music_bench.contracts.encoder import Encoder
 from ssl_music_bench.contracts.registry import register_encoder
 from ssl_music_bench.encoders.logmel import LogMel, LogMelConfig
+
+# tf.keras.applications.EfficientNetB0's defaults (keras/applications/efficientnet.py), as COLA used it
+KERAS_DROP_CONNECT_RATE = 0.2
+KERAS_BN_EPSILON = 1e-3
+KERAS_BN_MOMENTUM = 0.01  # Keras's momentum 0.99: the running statistics keep 0.99 of their value
 
 
 @register_encoder("effnet", paper="Tan & Le, ICML 2019; as used by COLA (Saeed, Grangier & Zeghidour, ICASSP 2021)")
@@ -39,7 +52,8 @@ class EfficientNetB0(Encoder):
         # pretrained=False: nothing is fetched from a hub; num_classes=0 and global_pool=""
         # leave the (B, 1280, H, W) feature map so that we choose the pooling (max, as COLA)
         self.backbone = timm.create_model(
-            "efficientnet_b0", pretrained=False, in_chans=1, num_classes=0, global_pool=""
+            "efficientnet_b0", pretrained=False, in_chans=1, num_classes=0, global_pool="",
+            drop_path_rate=KERAS_DROP_CONNECT_RATE, bn_eps=KERAS_BN_EPSILON, bn_momentum=KERAS_BN_MOMENTUM,
         )
 
     def frontend(self, wave: Tensor) -> Tensor:

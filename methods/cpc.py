@@ -26,6 +26,16 @@ in seconds (K = 20 steps of 480 samples = 0.435 s), rounded up to whole steps of
 sequence: K = 14 for SampleCNN (0.46 s; the paper's K = 12 at 10 ms covers 0.12 s of speech),
 K = 2 for EfficientNet-B0 (0.64 s). The probe embeds chunks of the encoder's crop, so
 EfficientNet's context there is 4 steps (1 s).
+
+Batch norm: the registry's encoders normalise with batch statistics in training, over the batch
+and all time steps, which lets every frame, and so the context c_t, depend on the other
+examples' audio and on its own example's future: a path around the causal receptive field that
+the prediction can exploit (measured in tests/methods/test_cpc_batch_norm_leak.py; Henaff et
+al. 2019, "Data-efficient image recognition with CPC", replaced batch norm for this reason).
+CLMR's CPC encoder had no normalisation at all (Spijkervet/CLMR 2.0 modules/cpc/encoder.py), so
+CPC keeps the encoder's batch norm layers in evaluation mode while it trains: each is then a
+learnable per-channel affine map on its initial statistics (mean 0, variance 1), which the probe
+uses unchanged.
 """
 
 from __future__ import annotations
@@ -132,6 +142,15 @@ class CPC(Method):
 
     def segment_seconds(self) -> float:
         return max(self.encoder.crop_seconds, self.config.excerpt_seconds)
+
+    def train(self, mode: bool = True) -> CPC:
+        """As nn.Module.train, but the encoder's batch norm stays in evaluation mode (see the module
+        docstring): no batch statistics, so no path from other examples or the future into c_t."""
+        super().train(mode)
+        for module in self.encoder.modules():
+            if isinstance(module, nn.modules.batchnorm._BatchNorm):  # SyncBatchNorm (DDP) too
+                module.eval()
+        return self
 
     def sequence_and_context(self, wave: Tensor) -> tuple[Tensor, Tensor]:
         """(B, samples) -> z (B, T, sequence_dim), c (B, T, context_dim)."""

@@ -31,6 +31,18 @@ to set), the learning rate halved after half of the steps (``configure_optimizer
 MSA was defined with EfficientNet-B0 on log-mels, but its views are crops of the wave made before
 any frontend, so wave encoders (SampleCNN) work too. Source-targeted variants: ``--set
 sources=drums``; the reference's run without silent batches: ``--set silent=false``.
+
+The poster's ablations, one switch each (the defaults are the full method):
+
+- ``homogeneous`` (default true): one source per batch, as pretraining.py draws one ``tid`` per
+  batch of 128; ``false``: mixed batches, every example with its own uniformly drawn source
+  (ssl_music_bench/data/multisource.py), so the negatives of a positive are other sources too.
+- ``loss`` (default ``centroid``): the silent-centroid loss of mscol/network.py ``train_step``;
+  ``plain``: COLA's loss (cola/network.py), every positive its own column, a silent (all-zero)
+  positive included, i.e. no special treatment of absent sources.
+- ``time_shift`` (default true): anchor and positive are cropped at independent offsets of the
+  window (pretraining.py ``_prepare_example_sep`` draws the start twice); ``false``: the positive
+  is the source over exactly the anchor's samples. The poster: "time shifting ... is critical".
 """
 
 from __future__ import annotations
@@ -44,6 +56,7 @@ from torch import Tensor
 from torch.utils.data import DataLoader
 
 from ssl_music_bench.augment import random_crop
+from ssl_music_bench.augment.batching import randint
 from ssl_music_bench.contracts.encoder import Encoder
 from ssl_music_bench.contracts.registry import register_method
 from ssl_music_bench.contracts.settings import setting
@@ -68,6 +81,10 @@ class MSAConfig(COLAConfig):
     # the reference crops precomputed log-mels and adds no noise; COLA's noise is kept (on active
     # positives only) so that msa and cola differ by the pairing alone; 0 reproduces MSCOL
     positive_noise: float = setting(0.001, ">= 0")
+    # the poster's ablations (module doc): one source per batch, the centroid loss, shifted crops
+    homogeneous: bool = True  # pretraining.py: one tid per batch of 128; false = mixed batches
+    loss: str = setting("centroid", choices=("centroid", "plain"))  # mscol/network.py vs COLA's loss
+    time_shift: bool = True  # pretraining.py _prepare_example_sep: independent crop offsets
 
     def __post_init__(self) -> None:
         names = self.sources.split(",") if isinstance(self.sources, str) else self.sources
@@ -101,12 +118,27 @@ def silent_centroid_loss(
 
 
 class SilentCentroidLoss(COLALoss):
-    """COLA's bilinear W with :func:`silent_centroid_loss`, columns gathered across processes."""
+    """COLA's bilinear W with :func:`silent_centroid_loss`, columns gathered across processes;
+    ``centroid=False`` is the ``loss=plain`` ablation: COLA's loss, silent positives as columns."""
+
+    def __init__(self, dim: int, centroid: bool = True) -> None:
+        super().__init__(dim)
+        self.centroid = centroid
 
     def forward(self, anchor: Tensor, positive: Tensor, silent: Tensor) -> Tensor:  # type: ignore[override]
+        if not self.centroid:
+            return super().forward(anchor, positive)
         positives, offset = gather_rows(positive)
         silents, _ = gather_rows(silent.to(positive.dtype))
         return silent_centroid_loss(anchor, positives, silents > 0.5, self.weight, offset)
+
+
+def aligned_crops(mixture: Tensor, source: Tensor, length: int) -> tuple[Tensor, Tensor]:
+    """``length`` samples of each row of both (B, M) tensors at ONE offset per row: the
+    ``time_shift=false`` ablation, the positive is the source under exactly the anchor."""
+    start = randint(mixture.shape[0], 0, mixture.shape[1] - length, mixture.device)
+    index = start[:, None] + torch.arange(length, device=mixture.device)
+    return mixture.gather(1, index), source.gather(1, index)
 
 
 @register_method("msa", paper="Garoufis, Zlatintsi & Maragos, SMC 2023")
@@ -119,12 +151,13 @@ class MSA(COLA):
 
     def __init__(self, encoder: Encoder, config: MSAConfig | None = None) -> None:
         super().__init__(encoder, config)
-        self.criterion = SilentCentroidLoss(self.config.embedding_dim)
+        self.criterion = SilentCentroidLoss(self.config.embedding_dim, centroid=self.config.loss == "centroid")
 
     def pretrain_batches(
         self, store: ClipStore, indices: list[int], batch_size: int, steps: int, seed: int, num_workers: int
     ) -> DataLoader[Example]:
-        """Source-homogeneous batches of {"audio", "positive", "silent", "source", "index", "start"}."""
+        """Batches of {"audio", "positive", "silent", "source", "index", "start"}: one source per
+        batch, or mixed batches with ``homogeneous=false``."""
         if store.sample_rate != 16_000:
             warnings.warn(
                 f"The silence threshold of MSA was set on 16 kHz stems; this store is at "
@@ -133,7 +166,7 @@ class MSA(COLA):
         samples = round(self.segment_seconds() * store.sample_rate)
         probability = SILENT_BATCH_PROBABILITY if self.config.silent else 0.0
         return source_batches(store, indices, self.config.sources, samples, self.config.silence_threshold,
-                              probability, batch_size, steps, seed, num_workers)
+                              probability, batch_size, steps, seed, num_workers, self.config.homogeneous)
 
     def configure_optimizer(self, total_steps: int) -> dict[str, object]:
         """Adam, the learning rate halved after half of the budget (the reference's schedule)."""
@@ -143,8 +176,11 @@ class MSA(COLA):
 
     def training_loss(self, batch: dict[str, Tensor]) -> Tensor:
         audio, excerpt, silent = batch["audio"], batch["positive"], batch["silent"].bool()
-        anchor = random_crop(audio, self.encoder.crop_samples)
-        positive = random_crop(excerpt, self.encoder.crop_samples)
+        if self.config.time_shift:
+            anchor = random_crop(audio, self.encoder.crop_samples)
+            positive = random_crop(excerpt, self.encoder.crop_samples)
+        else:
+            anchor, positive = aligned_crops(audio, excerpt, self.encoder.crop_samples)
         positive = add_positive_noise(positive, excerpt, self.config.positive_noise)
         positive = positive * (~silent).to(positive.dtype)[:, None]  # silent sources: all-zero input
         embeddings = self.embed(torch.cat([anchor, positive]))  # one pass: shared batch-norm stats

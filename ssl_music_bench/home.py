@@ -9,6 +9,9 @@ home is built here, so its layout reads in one place::
     HOME/cache/embeddings/<key>.safetensors     frozen embeddings
     HOME/records/<protocol>/<row>.json          run records (failure notes in records/<protocol>/failed/)
     HOME/quarantine/<kind>/                     corrupt artefacts moved aside (never deleted silently)
+    HOME/experiments/protocols/<name>.toml      `bench experiment`: the protocols it derives (batch size, data, probe_every)
+    HOME/grid/logs/<protocol>/<row>.log         `bench grid`: the output of each failed cell
+    HOME/grid/slurm/<timestamp>/                `bench grid --launcher slurm`: submitit's job folder
 """
 
 from __future__ import annotations
@@ -70,3 +73,18 @@ def records_dir(home: Path) -> Path:
 def quarantine_dir(home: Path, kind: str) -> Path:
     """Where a corrupt artefact of one kind (embeddings, checkpoints, ...) is moved for inspection."""
     return home / "quarantine" / kind
+
+
+def grid_log_path(home: Path, protocol: str, row: str) -> Path:
+    """Where `bench grid` keeps the output of a failed cell (``row``: its record's file stem)."""
+    return home / "grid" / "logs" / protocol / f"{row}.log"
+
+
+def grid_slurm_dir(home: Path, timestamp: str) -> Path:
+    """submitit's folder (job scripts, pickled jobs, logs) for one `bench grid --launcher slurm`."""
+    return home / "grid" / "slurm" / timestamp
+
+
+def experiment_protocol_path(home: Path, name: str) -> Path:
+    """Where `bench experiment` keeps a protocol it derived from the given one (e.g. ``cpu-batch48``)."""
+    return home / "experiments" / "protocols" / f"{name}.toml"

@@ -40,6 +40,7 @@ from ssl_music_bench.evaluate.embed import embed_clips
 from ssl_music_bench.evaluate.label_fractions import label_subset
 from ssl_music_bench.evaluate.metrics import per_tag_average_precision, task_metrics
 from ssl_music_bench.evaluate.probe import ProbeData, train_probe
+from ssl_music_bench.evaluate.resolution import test_resolution
 from ssl_music_bench.report.records import (
     SCHEMA_VERSION,
     git_state,
@@ -49,8 +50,10 @@ from ssl_music_bench.report.records import (
     write_record,
 )
 from ssl_music_bench.run_spec import RunOptions, RunSpec
+from ssl_music_bench.train.convergence import convergence
 from ssl_music_bench.train.distributed import per_process_batch
 from ssl_music_bench.train.pretrained import load_pretrained
+from ssl_music_bench.train.snapshots import kept_steps, load_snapshot
 
 
 def run_benchmark(spec: RunSpec, home: Path, options: RunOptions | None = None) -> tuple[dict[str, Any], Path]:
@@ -78,6 +81,7 @@ def run_benchmark(spec: RunSpec, home: Path, options: RunOptions | None = None) 
     _phase(options, "probe")
     probed = probe_task(task.kind, splits, spec)
     check_finite_results(probed, spec)
+    along = probe_along_pretraining(spec, home, options, data, task.kind, probed)
     finished = time.perf_counter()
     _phase(options, "record")
     record: dict[str, Any] = {
@@ -98,9 +102,13 @@ def run_benchmark(spec: RunSpec, home: Path, options: RunOptions | None = None) 
         "train_clips_labelled": probed.train_clips_labelled,
         "seed": spec.seed,
         "metrics": probed.metrics,
+        # the test split's own 95 % half-width of each headline metric (bootstrap over test clips)
+        "resolution": probed.resolution,
         "valid_metrics": probed.valid_metrics,
         "probe": probed.probe,
-        "pretraining": pretraining,
+        "pretraining": {**pretraining, "convergence": pretraining_convergence(spec, pretraining)},
+        # --weights: the external file that replaced pretraining (sha256, layout, label); None otherwise
+        "weights": spec.weights.describe() if spec.weights is not None else None,
         "reused_embeddings": reused_embeddings,
         "timings": {
             "pretrain_s": round(embed_started - started, 2),
@@ -109,6 +117,8 @@ def run_benchmark(spec: RunSpec, home: Path, options: RunOptions | None = None) 
             "total_s": round(finished - started, 2),
         },
         "dataset": {"manifest_sha256": data.manifest_sha256,
+                    # the synthetic corpus's generator version (None for real data): tables never mix versions
+                    "corpus_version": data.store.header.get("synth_version"),
                     "clips": {split: len(data.indices[split]) for split in data.indices}},
         "versions": package_versions(),
         "lock": lock_state(),
@@ -116,9 +126,48 @@ def run_benchmark(spec: RunSpec, home: Path, options: RunOptions | None = None) 
         "hardware": hardware(),
         "memory": peak_memory(),
     }
+    if along:  # pretrain.probe_every / --probe-every: the test metrics after each kept step
+        record["along_pretraining"] = along
     if probed.per_tag_average_precision is not None:
         record["per_tag_average_precision"] = dict(zip(data.label_names, probed.per_tag_average_precision))
     return record, write_record(home, record)
+
+
+def pretraining_convergence(spec: RunSpec, pretraining: dict[str, Any]) -> dict[str, Any] | None:
+    """The record's ``pretraining.convergence`` (train/convergence.py); None for a method that does
+    not pretrain. The supervised ceiling trains until its validation loss stops improving
+    (train/early_stopping.py): when it stopped early it had converged by that criterion; when it
+    ran out of ``max_steps`` first, its validation loss curve (what the stopping watches) is judged."""
+    if not spec.method_class.needs_pretraining:
+        return None
+    tolerance = spec.protocol.pretrain.convergence_tolerance
+    stopping = pretraining.get("early_stopping") or {}
+    if stopping.get("early_stopped"):
+        figure = convergence(stopping.get("valid_loss_curve") or [], tolerance)
+        return {"relative_change": figure["relative_change"] if figure else 0.0, "tolerance": tolerance,
+                "converged": True, "early_stopped": True}
+    return convergence(stopping.get("valid_loss_curve") or pretraining.get("loss_curve") or [], tolerance)
+
+
+def probe_along_pretraining(spec: RunSpec, home: Path, options: RunOptions, data: TaskData, kind: TaskKind,
+                            final: Probed) -> list[dict[str, Any]]:
+    """``[{"step": s, "metrics": {...}}, ...]``: the same embedding and probe on the weights kept
+    at each snapshot step (train/snapshots.py), then the final weights' metrics; [] when the
+    protocol keeps none. Each snapshot's embeddings are cached under its weights' hash."""
+    steps = kept_steps(spec)
+    if not steps:
+        return []
+    _phase(options, "probing along pretraining")
+    directory = spec.checkpoint_directory(home)
+    points = []
+    for step in steps:
+        method = spec.new_method()
+        sha = load_snapshot(directory, step, method)
+        splits, _ = embed_task(method, data, sha, spec, home, options)
+        probed = probe_task(kind, splits, spec)
+        check_finite_results(probed, spec)
+        points.append({"step": step, "metrics": probed.metrics})
+    return [*points, {"step": spec.protocol.pretrain.steps, "metrics": final.metrics}]
 
 
 def _phase(options: RunOptions, name: str) -> None:
@@ -188,17 +237,21 @@ class Probed:
     valid_metrics: dict[str, float]
     probe: dict[str, Any]  # kind, epochs trained, best validation loss
     per_tag_average_precision: list[float] | None  # multilabel tasks: test AP of each tag
+    # 95 % bootstrap half-width of each headline test metric (0..1); empty when not measured
+    resolution: dict[str, float] = dataclasses.field(default_factory=dict)
 
 
 def probe_task(kind: TaskKind, splits: dict[str, ProbeData], spec: RunSpec) -> Probed:
     """Train the probe on the spec's label fraction of the train split; score valid and test."""
     train_positions = label_subset(splits["train"].targets, kind, spec.label_fraction, spec.seed)
     train = splits["train"].clips(train_positions)
-    probe = train_probe(kind, train, splits["valid"], spec.protocol.probe, spec.seed)
+    settings = spec.protocol.probe_for(spec.task or "")  # a [task_probe.<task>] table, else [probe]
+    probe = train_probe(kind, train, splits["valid"], settings, spec.seed)
     test_scores = probe.clip_scores(kind, splits["test"])
     metrics = task_metrics(kind, test_scores, splits["test"].targets)
     valid_metrics = task_metrics(kind, probe.clip_scores(kind, splits["valid"]), splits["valid"].targets)
     per_tag = per_tag_average_precision(test_scores, splits["test"].targets) if kind == "multilabel" else None
+    resolution = test_resolution(kind, test_scores, splits["test"].targets, seed=spec.seed)
     return Probed(len(train_positions), metrics, valid_metrics,
-                  {"kind": spec.protocol.probe.kind, "epochs": probe.epochs, "best_valid_loss": probe.best_valid_loss},
-                  per_tag)
+                  {"kind": settings.kind, "epochs": probe.epochs, "best_valid_loss": probe.best_valid_loss},
+                  per_tag, resolution)

@@ -24,12 +24,13 @@ from rich.console import Console
 from ssl_music_bench.contracts.compatibility import check_compatible
 from ssl_music_bench.contracts.method import Method
 from ssl_music_bench.contracts.protocol import Protocol
-from ssl_music_bench.contracts.registry import ENCODERS, METHODS
+from ssl_music_bench.contracts.registry import ENCODERS, METHODS, resolve_encoder_name
 from ssl_music_bench.contracts.settings import config_from_overrides, method_label
 from ssl_music_bench.errors import BenchError
 from ssl_music_bench.evaluate.label_fractions import check_fraction
 from ssl_music_bench.home import checkpoints_dir
 from ssl_music_bench.train.checkpoint import checkpoint_key
+from ssl_music_bench.weights import ExternalWeights, check_weights_pairing
 
 
 @dataclass(frozen=True)
@@ -50,11 +51,18 @@ class RunSpec:
     seed: int = 0
     overrides: dict[str, str] = field(default_factory=dict)
     label_fraction: float = 1.0
+    # --weights: a checked external weights file (ssl_music_bench/weights/) that replaces pretraining
+    weights: ExternalWeights | None = None
     config: Any = field(init=False, repr=False)  # the method's config with the overrides applied
 
     def __post_init__(self) -> None:
         check_seed(self.seed)
+        object.__setattr__(self, "encoder", resolve_encoder_name(self.encoder))  # hear:MODULE -> hear-MODULE
         check_compatible(self.method, self.encoder)
+        if self.weights is not None:
+            check_weights_pairing(self.weights, self.method, self.encoder)
+        # a reproduction protocol's [method_settings.<method>] (its paper's settings); --set wins
+        object.__setattr__(self, "overrides", {**self.protocol.method_settings.get(self.method, {}), **self.overrides})
         object.__setattr__(self, "config", config_from_overrides(self.method, self.overrides))
         check_fraction(self.label_fraction)
 
@@ -65,7 +73,8 @@ class RunSpec:
     @property
     def label(self) -> str:
         """The run's row name: the method, with any non-default settings (``msa[sources=drums]``)."""
-        return method_label(self.method, self.overrides)
+        label = method_label(self.method, self.overrides)
+        return f"{label} ({self.weights.label})" if self.weights is not None else label
 
     @property
     def pretraining_data(self) -> str | None:
@@ -91,6 +100,8 @@ class RunSpec:
             "protocol": self.protocol.name,
             "protocol_sha256": self.protocol.sha256,
             "seed": self.seed,
+            # only with --weights, so that every other run's checkpoint key stays as it was
+            **({"weights_sha256": self.weights.sha256} if self.weights is not None else {}),
         }
 
     def checkpoint_directory(self, home: Path) -> Path:

@@ -15,6 +15,7 @@ from ssl_music_bench.augment.basic import (
     random_crop,
     white_noise,
 )
+from ssl_music_bench.augment.batching import static_shapes
 from ssl_music_bench.augment.chain import CLMRAugment, CLMRAugmentConfig, augment_one_at_a_time
 from ssl_music_bench.augment.filters import apply_high_low_pass, high_low_pass
 from ssl_music_bench.augment.pitch import apply_pitch_shift, pitch_shift
@@ -36,5 +37,6 @@ __all__ = [
     "polarity_inversion",
     "random_crop",
     "reverb",
+    "static_shapes",
     "white_noise",
 ]

@@ -10,6 +10,8 @@ same draws whatever the number of processes.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Callable
 
 import torch
@@ -66,6 +68,37 @@ sizes (pitch.CPU_CHUNK_SAMPLES, and the whole batch for the reverb).
 """
 
 
+_static = False
+
+
+@contextmanager
+def static_shapes(enabled: bool = True) -> Iterator[None]:
+    """Within it, every transform works on every row and keeps the rows its coin chose with
+    ``torch.where``, and sizes that followed the batch's draws (the pitch shift's longest
+    stretch, the filter's widest kernel) follow the configured ranges instead.
+
+    Why: the subset path (``mask.nonzero()``, ``int(tensor.max())``) makes shapes depend on the
+    draws and waits for the device at every such read, so the chain can be neither captured in
+    a CUDA graph nor compiled into one graph, and on a GPU each wait stalls the launch queue.
+    Static shapes cost the work of the rows whose coin said no (pitch and reverb p = 0.6: 1.7x
+    their arithmetic), which a GPU that is launch-bound at CLMR's batch does not notice; a CPU
+    does; ``CLMRAugment(static_shapes=True)`` asks for it. Each chosen row's result is the
+    subset path's up to floating-point rounding (tests/augment/test_static_shapes.py): every
+    transform already computes a row independently of the other rows of its batch.
+    """
+    global _static
+    before, _static = _static, enabled
+    try:
+        yield
+    finally:
+        _static = before
+
+
+def shapes_are_static() -> bool:
+    """Whether the transforms run inside :func:`static_shapes`."""
+    return _static
+
+
 def apply_to(
     wave: Tensor,
     mask: Tensor,
@@ -83,8 +116,12 @@ def apply_to(
     clips; None: the whole batch at once, for transforms whose per-call work is shared by the
     rows, like the reverb's parameter-free tables); ``sort_by`` (B,) groups rows with similar
     values into the same chunk, for transforms whose cost follows the chunk's largest
-    parameter (the pitch shift's longest stretch).
+    parameter (the pitch shift's longest stretch). Inside :func:`static_shapes`: ``fn`` on
+    every row at once, then ``torch.where`` (no chunks, no device-to-host read).
     """
+    if _static:
+        every = torch.arange(wave.shape[0], device=wave.device)
+        return torch.where(mask[:, None], fn(wave, every).to(wave.dtype), wave)
     rows = mask.nonzero().squeeze(1)
     if rows.numel() == 0:
         return wave

@@ -18,7 +18,7 @@ import torch
 from torch import Tensor
 
 from ssl_music_bench.augment.basic import delay, gain, polarity_inversion, white_noise
-from ssl_music_bench.augment.batching import Generator, check_batch
+from ssl_music_bench.augment.batching import Generator, check_batch, static_shapes
 from ssl_music_bench.augment.filters import high_low_pass
 from ssl_music_bench.augment.pitch import pitch_shift
 from ssl_music_bench.augment.reverb import reverb
@@ -85,13 +85,21 @@ class CLMRAugment(torch.nn.Module):
 
     Two calls on the same batch give the two independent views CLMR contrasts. The module has
     no weights; ``generator`` (optional) makes its draws reproducible independently of the
-    global seed, and must live on the wave's device.
+    global seed, and must live on the wave's device. ``static_shapes`` runs every transform
+    on every row with shapes fixed by the config's ranges and no device-to-host reads, so that
+    the chain can be compiled or captured in a CUDA graph (``batching.static_shapes``); the
+    draws and each chosen row's result stay the same. Off by default: it costs the skipped rows'
+    work (pitch and reverb p = 0.6), and whether removing the reads pays for that on a GPU is
+    measured by benchmarks/h200_speed.py, not yet run (docs/PERFORMANCE.md, "Issue 14").
     """
 
-    def __init__(self, config: CLMRAugmentConfig | None = None, generator: Generator = None) -> None:
+    def __init__(
+        self, config: CLMRAugmentConfig | None = None, generator: Generator = None, static_shapes: bool = False
+    ) -> None:
         super().__init__()
         self.config = config or CLMRAugmentConfig()
         self.generator = generator
+        self.static_shapes = static_shapes
 
     def transforms(self) -> dict[str, Transform]:
         """The chain's steps by name, in CLMR's order, each with this config's p and ranges.
@@ -117,8 +125,9 @@ class CLMRAugment(torch.nn.Module):
         pitch, reverb, in CLMR's order, each with its own coin per clip."""
         check_batch(wave)
         wave = wave.float()
-        for transform in self.transforms().values():
-            wave = transform(wave, sample_rate)
+        with static_shapes(self.static_shapes):
+            for transform in self.transforms().values():
+                wave = transform(wave, sample_rate)
         return wave
 
 

@@ -11,25 +11,41 @@ the reference up to floating-point rounding; it is not an IIR/biquad approximati
 
 from __future__ import annotations
 
+import math
+
 import torch
 from torch import Tensor
 
-from ssl_music_bench.augment.batching import Generator, apply_to, check_batch, coin, next_fast_len, uniform
+from ssl_music_bench.augment.batching import (
+    Generator,
+    apply_to,
+    check_batch,
+    coin,
+    next_fast_len,
+    shapes_are_static,
+    uniform,
+)
 
 ZEROS = 8
 """Sinc zero crossings per side covered by the window (julius' default ``zeros=8``)."""
 
 
-def lowpass_kernels(cutoff_hz: Tensor, sample_rate: int) -> Tensor:
+def half_width(cutoff_hz: float, sample_rate: int) -> int:
+    """A kernel's half-width in taps for one cutoff, as julius sizes it."""
+    return math.floor(ZEROS / (cutoff_hz / sample_rate) / 2)
+
+
+def lowpass_kernels(cutoff_hz: Tensor, sample_rate: int, lowest_hz: float | None = None) -> Tensor:
     """(B, K) zero-phase windowed-sinc low-pass kernels, centred at index K // 2.
 
     Row b has half-width ``int(ZEROS / (cutoff_b / sample_rate) / 2)`` as in julius; rows with
     a higher cutoff are shorter and are zero outside their own support, so one (B, K) tensor
-    holds every kernel and the widest row fixes K.
+    holds every kernel and the widest row fixes K, or, given ``lowest_hz`` (the lowest cutoff
+    the draws can give), the widest possible kernel: a size known before the draws.
     """
     cutoff = cutoff_hz.double() / sample_rate
     half = torch.floor(ZEROS / cutoff / 2)
-    half_max = int(half.max().item())
+    half_max = int(half.max().item()) if lowest_hz is None else half_width(lowest_hz, sample_rate)
     t = torch.arange(-half_max, half_max + 1, device=cutoff.device, dtype=torch.float64)
     window = 0.5 + 0.5 * torch.cos(torch.pi * t[None, :] / half[:, None])
     window = window * (t.abs()[None, :] <= half[:, None])
@@ -54,10 +70,11 @@ def fir_filter(wave: Tensor, kernels: Tensor) -> Tensor:
 
 
 def apply_high_low_pass(
-    wave: Tensor, sample_rate: int, cutoff_hz: Tensor, highpass: Tensor
+    wave: Tensor, sample_rate: int, cutoff_hz: Tensor, highpass: Tensor, lowest_hz: float | None = None
 ) -> Tensor:
-    """High-pass rows where ``highpass`` is True and low-pass the others, at ``cutoff_hz``."""
-    low = fir_filter(wave, lowpass_kernels(cutoff_hz, sample_rate))
+    """High-pass rows where ``highpass`` is True and low-pass the others, at ``cutoff_hz``
+    (``lowest_hz``: see :func:`lowpass_kernels`)."""
+    low = fir_filter(wave, lowpass_kernels(cutoff_hz, sample_rate, lowest_hz))
     return torch.where(highpass[:, None], wave - low, low)
 
 
@@ -83,8 +100,9 @@ def high_low_pass(
     high_cut = uniform(batch, *highpass_hz, device, generator)
     low_cut = uniform(batch, *lowpass_hz, device, generator)
     cutoff = torch.where(highpass, high_cut, low_cut).clamp(max=0.49 * sample_rate)
+    lowest = min(highpass_hz[0], lowpass_hz[0], 0.49 * sample_rate) if shapes_are_static() else None
     return apply_to(
         wave,
         chosen,
-        lambda rows_wave, rows: apply_high_low_pass(rows_wave, sample_rate, cutoff[rows], highpass[rows]),
+        lambda rows_wave, rows: apply_high_low_pass(rows_wave, sample_rate, cutoff[rows], highpass[rows], lowest),
     )

@@ -35,7 +35,7 @@ import math
 import torch
 from torch import Tensor
 
-from ssl_music_bench.augment.batching import Generator, apply_to, check_batch, coin, randint
+from ssl_music_bench.augment.batching import Generator, apply_to, check_batch, coin, randint, shapes_are_static
 
 OVERSAMPLE = 2
 """Rate factor at which the stretched clip is synthesised before the cubic read-out."""
@@ -114,18 +114,19 @@ def overlap_add(frames: Tensor, hop: int) -> Tensor:
     return out.view(batch, -1)
 
 
-def window_envelope(window: Tensor, hop: int, counts: Tensor, blocks: int) -> Tensor:
+def window_envelope(window: Tensor, hop: int, counts: Tensor, blocks: int, fewest: int | None = None) -> Tensor:
     """(B, blocks * hop): the sum of ``window ** 2`` over row b's ``counts[b]`` frames placed
     ``hop`` apart (torch.istft's normaliser), and 1 past the last of them.
 
     Built from cumulative sums of the squared window's hop-long blocks: it ramps up over the
     first frame, is constant in the middle and ramps down over row b's own last frame, so a
     row's normalisation does not depend on how long the other rows of its batch are.
+    ``fewest``: a lower bound on ``counts`` known without reading it from the device.
     """
     parts = window.shape[0] // hop
     squared = window.pow(2)
     block = torch.arange(blocks, device=window.device)
-    if int(counts.min()) < parts - 1:  # fewer frames than a window has blocks: plain sums
+    if (int(counts.min()) if fewest is None else fewest) < parts - 1:  # fewer frames than a window has blocks: plain sums
         rows = []
         for count in counts.tolist():
             sums = overlap_add(squared.expand(1, count, parts * hop).contiguous(), hop)[0]
@@ -151,6 +152,7 @@ def time_stretch(
     length: int,
     oversample: int = 1,
     row_lengths: Tensor | None = None,
+    shortest: int | None = None,
 ) -> Tensor:
     """Make row b ``stretch[b]`` times longer without changing its pitch.
 
@@ -159,7 +161,8 @@ def time_stretch(
     matrix so that reading fractional frame positions is a row gather. ``row_lengths`` (B,),
     each at most ``length``: row b is synthesised as if called alone with ``row_lengths[b]``
     (its frames past that are dropped and its overlap-add normalised by its own frames), so
-    that a row's result does not depend on the other rows of the batch.
+    that a row's result does not depend on the other rows of the batch; ``shortest``, a lower
+    bound on them known in advance, spares reading their minimum from the device.
     """
     batch, device, dtype = wave.shape[0], wave.device, wave.dtype
     hop = n_fft // 4
@@ -225,7 +228,8 @@ def time_stretch(
     synth_window = _synthesis_window(size, float(oversample), device, dtype)
     signal = overlap_add(torch.fft.irfft(out, n=size, dim=2).mul_(synth_window), synth_hop)
     start = size // 2  # center=True: frame t is centred on sample t * hop
-    envelope = window_envelope(synth_window / oversample, synth_hop, counts, signal.shape[1] // synth_hop)
+    fewest = None if shortest is None else shortest // hop + 1
+    envelope = window_envelope(synth_window / oversample, synth_hop, counts, signal.shape[1] // synth_hop, fewest)
     end = start + oversample * length
     return signal[:, start:end] / envelope[:, start:end]
 
@@ -250,8 +254,20 @@ def cubic_resample(wave: Tensor, step: Tensor, length: int) -> Tensor:
     return out
 
 
-def apply_pitch_shift(wave: Tensor, sample_rate: int, cents: Tensor, n_fft: int | None = None) -> Tensor:
-    """Shift row b by ``cents[b]`` keeping its length and tempo (stretch, then resample)."""
+def stretched_row_length(length: int, ratio: float) -> int:
+    """Samples of a stretched row (the extra 4 keep the cubic read-out inside it): what
+    ``apply_pitch_shift`` computes per row, for a ratio known in advance."""
+    return math.ceil(length * ratio) + 4
+
+
+def apply_pitch_shift(
+    wave: Tensor, sample_rate: int, cents: Tensor, n_fft: int | None = None, cents_range: tuple[int, int] | None = None
+) -> Tensor:
+    """Shift row b by ``cents[b]`` keeping its length and tempo (stretch, then resample).
+
+    ``cents_range`` (lowest, highest), when given, sizes the stretch for the range instead of
+    for this batch's largest draw: a shape known before the draws (``static_shapes``).
+    """
     length = wave.shape[1]
     n_fft = n_fft or default_fft_size(sample_rate)
     while n_fft // 2 >= length and n_fft > 16:  # STFT reflect padding needs n_fft / 2 < length
@@ -259,8 +275,14 @@ def apply_pitch_shift(wave: Tensor, sample_rate: int, cents: Tensor, n_fft: int 
     ratio = torch.pow(2.0, cents.double() / 1200.0).to(wave.dtype)
     # Each row's own stretched length, so that its result does not depend on its batch.
     row_lengths = torch.ceil(length * ratio.double()).long() + 4
-    stretched_length = int(row_lengths.max())
-    stretched = time_stretch(wave, ratio, n_fft, stretched_length, OVERSAMPLE, row_lengths)
+    if cents_range is None:
+        stretched_length, shortest = int(row_lengths.max()), None
+    else:
+        low, high = (2.0 ** (c / 1200.0) for c in cents_range)
+        # one sample of slack each way: ratio is rounded to float32 before the ceil above
+        stretched_length = stretched_row_length(length, high) + 1
+        shortest = stretched_row_length(length, low) - 1
+    stretched = time_stretch(wave, ratio, n_fft, stretched_length, OVERSAMPLE, row_lengths, shortest)
     return cubic_resample(stretched, ratio * OVERSAMPLE, length)
 
 
@@ -283,10 +305,11 @@ def pitch_shift(
     batch = wave.shape[0]
     chosen = coin(batch, p, wave.device, generator)
     cents = randint(batch, min_cents, max_cents, wave.device, generator)
+    cents_range = (min_cents, max_cents) if shapes_are_static() else None
     return apply_to(
         wave,
         chosen,
-        lambda rows_wave, rows: apply_pitch_shift(rows_wave, sample_rate, cents[rows], n_fft),
+        lambda rows_wave, rows: apply_pitch_shift(rows_wave, sample_rate, cents[rows], n_fft, cents_range),
         sort_by=cents,
         chunk_samples=CPU_CHUNK_SAMPLES,
     )

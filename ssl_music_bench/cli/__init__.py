@@ -16,6 +16,9 @@ from rich.console import Console
 from rich.markup import escape
 
 from ssl_music_bench.cli.data import command_prepare, command_separate
+from ssl_music_bench.cli.export import command_export
+from ssl_music_bench.cli.experiment import command_experiment
+from ssl_music_bench.cli.grid import command_grid
 from ssl_music_bench.cli.parser import build_parser
 from ssl_music_bench.cli.pipeline import command_demo, command_embed, command_run
 from ssl_music_bench.cli.report import command_plot, command_status, command_table
@@ -26,7 +29,7 @@ COMMANDS = {
     "list": command_list, "run": command_run, "table": command_table, "prepare": command_prepare,
     "separate": command_separate, "embed": command_embed, "status": command_status, "plot": command_plot,
     "speed": command_speed, "cache": command_cache, "protocol": command_protocol, "env": command_env,
-    "demo": command_demo,
+    "demo": command_demo, "grid": command_grid, "experiment": command_experiment, "export": command_export,
 }
 
 

@@ -47,6 +47,14 @@ def _add_plugin(parser: argparse.ArgumentParser) -> None:
                         help="a Python file that registers extra methods/encoders/tasks (repeatable)")
 
 
+def _add_weights(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--weights", metavar="FILE", help="evaluate external weights instead of pretraining: a "
+                        "CLMR checkpoint (release 1.0 .pt, release 2.0 .zip or its .pt, a Lightning .ckpt; read "
+                        "with torch.load(weights_only=True), or .safetensors)")
+    parser.add_argument("--weights-label", metavar="TEXT", help="the row's label for --weights (default from the "
+                        "file's layout, e.g. \"released 2.0\" -> clmr (released 2.0))")
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="bench", description="ssl-music-bench: self-supervised music "
                                      "representations compared under one protocol.")
@@ -70,6 +78,10 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--no-progress", action="store_true", help="no progress bars (for logs)")
     run.add_argument("--compile", action="store_true",
                      help="torch.compile the encoder for pretraining (same computation; pays off on long GPU runs)")
+    run.add_argument("--probe-every", type=int, metavar="N",
+                     help="keep the weights every N pretraining steps and probe each: the record's "
+                     "along_pretraining curve, drawn by `bench plot` (default: the protocol's pretrain.probe_every)")
+    _add_weights(run)
     _add_home(run)
     _add_plugin(run)
 
@@ -116,6 +128,7 @@ def build_parser() -> argparse.ArgumentParser:
     embed.add_argument("--force", action="store_true",
                        help="write into an --out that holds other files (only the three output files are replaced)")
     embed.add_argument("--no-progress", action="store_true")
+    _add_weights(embed)
     _add_home(embed)
     _add_plugin(embed)
 
@@ -143,6 +156,51 @@ def build_parser() -> argparse.ArgumentParser:
     speed.add_argument("--warmup", type=int, default=1, help="untimed warm-up steps per pair")
     _add_home(speed)
 
+    grid = commands.add_parser("grid", help="run every missing cell of a method x encoder x task x seed grid, "
+                               "several at once, resumable (or submit it to SLURM)")
+    grid.add_argument("--config", metavar="GRID.toml", help="the grid in a TOML file (keys: ssl_music_bench/grid/"
+                      "config.py); the options below override its values")
+    grid.add_argument("--protocol", help="built-in protocol name (cpu, v1) or a .toml file")
+    grid.add_argument("--methods", nargs="+", action="extend", help="methods, names or wildcards (default: all)")
+    grid.add_argument("--encoders", nargs="+", action="extend", help="encoders (default: all each method accepts)")
+    grid.add_argument("--tasks", nargs="+", action="extend", help="tasks (default: synth-*)")
+    grid.add_argument("--seeds", type=_seed_list, help="comma-separated seeds (default: the protocol's)")
+    grid.add_argument("--label-fractions", type=lambda text: [float(f) for f in text.split(",") if f.strip()],
+                      help="comma-separated label fractions, e.g. 0.01,0.1,1 (default 1)")
+    grid.add_argument("--set", action="append", default=[], metavar="NAME=VALUE", dest="settings",
+                      help="override a method setting in every cell (repeatable)")
+    grid.add_argument("--jobs", type=_at_least_one, help="concurrent worker processes per device (default 1)")
+    grid.add_argument("--devices", nargs="+", action="extend",
+                      help="GPUs to use (0 1, or cuda:0,cuda:1; each gets --jobs workers) or cpu")
+    grid.add_argument("--launcher", choices=("local", "slurm"), help="local processes (default) or a SLURM job "
+                      "array through submitit")
+    grid.add_argument("--partition", help="SLURM partition")
+    grid.add_argument("--time", type=_at_least_one, help="SLURM time limit per job, minutes")
+    grid.add_argument("--gpus", type=int, help="SLURM GPUs per job")
+    grid.add_argument("--cpus", type=_at_least_one, help="SLURM CPU cores per job (default 4)")
+    grid.add_argument("--slurm-cluster", choices=("slurm", "local", "debug"),
+                      help="submitit's executor: slurm (default), or local/debug to check the job array here")
+    grid.add_argument("--dry-run", action="store_true", help="list the cells, done or missing, and run nothing")
+    grid.add_argument("--no-progress", action="store_true", help="no progress display (one line per cell)")
+    _add_home(grid)
+    _add_plugin(grid)
+
+    experiment = commands.add_parser("experiment", help="one of the seed papers' experiments (CLMR's ablations, "
+                                     "the multi-source poster's tables), run through the grid and printed as its table")
+    experiment.add_argument("name", nargs="?", help="the experiment (without it: the list, with the papers)")
+    experiment.add_argument("--protocol", help="built-in protocol name (cpu, v1) or a .toml file")
+    experiment.add_argument("--tasks", nargs="+", action="extend", help="tasks (default: the experiment's)")
+    experiment.add_argument("--seeds", type=_seed_list, help="comma-separated seeds (default: the protocol's)")
+    experiment.add_argument("--encoders", nargs="+", action="extend", help="encoders (default: the experiment's)")
+    experiment.add_argument("--jobs", type=_at_least_one, help="concurrent runs per device (default 1)")
+    experiment.add_argument("--devices", nargs="+", action="extend", help="GPU indices or cpu (default: this machine)")
+    experiment.add_argument("--out", default="plots", help="folder for the figures (default ./plots/NAME/)")
+    experiment.add_argument("--render-only", action="store_true", help="print the table from the records there "
+                            "are; run nothing")
+    experiment.add_argument("--no-progress", action="store_true", help="no progress display (one line per cell)")
+    _add_home(experiment)
+    _add_plugin(experiment)
+
     status = commands.add_parser("status", help="the grid of runs of a protocol: done, missing, failed")
     status.add_argument("--protocol", default="cpu")
     status.add_argument("--task", action="append", default=[], help="tasks of the grid (repeatable; default synth-*)")
@@ -169,6 +227,16 @@ def build_parser() -> argparse.ArgumentParser:
     env.add_argument("--write-lock", action="store_true",
                      help="rewrite ssl_music_bench/lock.txt from this environment (maintainers: a fresh venv "
                      "after pip install -e \".[test]\" and a green pytest)")
+
+    export = commands.add_parser("export", help="a trained encoder as a HEAR 2021 API module (hear-eval-kit, "
+                                 "hear-validator)")
+    export.add_argument("--hear", required=True, metavar="CHECKPOINT_OR_RUN",
+                        help="a checkpoint folder or name, a run record (.json), or a CLMR weights file")
+    export.add_argument("--out", required=True, help="folder for pyproject.toml and the module's package")
+    export.add_argument("--name", help="the module's name (default sslmb_<method>_<encoder>)")
+    export.add_argument("--hop-ms", type=float, default=50.0, help="interval of the timestamp embeddings (default 50)")
+    _add_home(export)
+    _add_plugin(export)
 
     demo = commands.add_parser("demo", help="pretrain CLMR with both encoders on the synthetic corpus, "
                                "probe two tasks, print the leaderboard (CPU protocol, ~minutes)")

@@ -75,6 +75,9 @@ def command_plot(args: argparse.Namespace, console: Console) -> None:
             plots.label_fraction_curves(records, task, args.metric, out / f"label_fraction_{task}.png"),
             plots.per_tag_average_precision(records, task, out / f"per_tag_ap_{task}.png"),
         ]
+        if any(record.get("along_pretraining") for record in records):  # pretrain.probe_every / --probe-every
+            written.append(plots.along_pretraining_curves(records, task, args.metric,
+                                                          out / f"along_pretraining_{task}.png"))
     for path in written:
         console.print(f"wrote {escape(str(path))}")
 

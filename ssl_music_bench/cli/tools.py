@@ -84,6 +84,9 @@ def command_protocol(args: argparse.Namespace, console: Console) -> None:
     else:
         print(resources.files("ssl_music_bench.contracts.protocols").joinpath(f"{protocol.name}.toml").read_text(), end="")
     print(f"# sha256 {protocol.sha256}")
+    from ssl_music_bench.report.budget import budget_lines  # the budget beside the papers', GPU-hours per run
+
+    print("\n".join(budget_lines(protocol)))
 
 
 def command_env(args: argparse.Namespace, console: Console) -> None:

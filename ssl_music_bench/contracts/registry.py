@@ -169,6 +169,19 @@ def register_encoder(name: str, *, paper: str = "") -> Callable[[T], T]:
     Its contract (sample rate, input kind, crop, embedding size) is its class attributes."""
     return ENCODERS.register(name, paper=paper)
 
+
+HEAR_ENCODER_PREFIX = "hear:"  # --encoder hear:MODULE[:WEIGHTS], any installed HEAR 2021 module
+
+
+def resolve_encoder_name(name: str) -> str:
+    """The registered name an ``--encoder`` option stands for: itself, or for ``hear:MODULE[:WEIGHTS]``
+    the HEAR module's encoder, registered now (ssl_music_bench/hear/encoder.py) as ``hear-MODULE``."""
+    if not name.startswith(HEAR_ENCODER_PREFIX):
+        return name
+    from ssl_music_bench.hear.encoder import register_hear_encoder  # lazily: it imports the user's module
+
+    return register_hear_encoder(name[len(HEAR_ENCODER_PREFIX):])
+
 _loaded = False
 
 

@@ -110,32 +110,69 @@ def config_from_overrides(method_name: str, overrides: dict[str, str]) -> Any:
     """A method's config with ``--set key=value`` overrides applied, values parsed by field type,
     and every field of the result checked against its declared range (:func:`check_config`).
 
-    Numbers and booleans are parsed from text; tuple and list fields take comma-separated values
-    (``--set sources=drums,bass``). Unknown keys, unparsable values and values out of range are
-    refused with a hint.
+    A field of a nested config is named with dots (``--set augment.pitch_p=0``: CLMR's
+    augmentation chain); it is parsed and checked exactly like a top-level field. Numbers and
+    booleans are parsed from text; tuple and list fields take comma-separated values (``--set
+    sources=drums,bass``). Unknown keys, unparsable values and values out of range are refused
+    with a hint.
     """
     config_class = METHODS.get(method_name).obj.config_class
     default = config_class()
-    fields = {f.name: f for f in dataclasses.fields(config_class)}
-    unknown = sorted(set(overrides) - set(fields))
+    names = settable_names(default)
+    unknown = sorted(set(overrides) - set(names))
     if unknown:
+        nested = [name for name in unknown if name in _nested_configs(default)]
+        hint = (f" {nested[0]} is a group of settings: name one of its fields, e.g. --set "
+                f"{next(n for n in names if n.startswith(nested[0] + '.'))}=VALUE." if nested else "")
         raise BenchError(
             f'The method "{method_name}" has no setting {", ".join(unknown)}. Its settings are: '
-            f"{', '.join(fields)}. Use --set NAME=VALUE with one of those names."
+            f"{', '.join(names)}. Use --set NAME=VALUE with one of those names (a nested setting with its "
+            f"dotted name, e.g. augment.pitch_p).{hint}"
         )
-    values = {}
+    config = default
     for name, text in overrides.items():
-        current = getattr(default, name)
+        current = _value_at(default, name)
         try:
-            values[name] = _parse_like(current, text)
+            value = _parse_like(current, text)
         except ValueError as error:
             raise BenchError(
                 f'--set {name}={text}: the setting {name} of "{method_name}" holds a '
                 f"{type(current).__name__} (default {current!r}) and {text!r} is not one ({error})."
             ) from error
-    config = dataclasses.replace(default, **values)
+        config = _replaced(config, name.split("."), value)
     check_config(method_name, config, overrides)
     return config
+
+
+def settable_names(config: Any) -> list[str]:
+    """Every name ``--set`` accepts for ``config``: its fields, a nested config's fields dotted
+    (``augment.pitch_p``), in declaration order."""
+    return [name for name, _, _, _ in _fields_of(config)]
+
+
+def _nested_configs(config: Any, prefix: str = "") -> set[str]:
+    """Dotted names of the nested config dataclasses of ``config`` (``augment`` for CLMR)."""
+    found = set()
+    for declared in dataclasses.fields(config):
+        value = getattr(config, declared.name)
+        if dataclasses.is_dataclass(value) and not isinstance(value, type):
+            found |= {f"{prefix}{declared.name}"} | _nested_configs(value, f"{prefix}{declared.name}.")
+    return found
+
+
+def _value_at(config: Any, dotted: str) -> Any:
+    for part in dotted.split("."):
+        config = getattr(config, part)
+    return config
+
+
+def _replaced(config: Any, path: list[str], value: Any) -> Any:
+    """A copy of ``config`` with the field at ``path`` set; nested configs are copied, never
+    mutated, so the default of another run is never changed."""
+    head, rest = path[0], path[1:]
+    if rest:
+        value = _replaced(getattr(config, head), rest, value)
+    return dataclasses.replace(config, **{head: value})
 
 
 def _parse_like(current: Any, text: str) -> Any:
@@ -164,7 +201,7 @@ def check_config(method_name: str, config: Any, overrides: dict[str, str] | None
             raise BenchError(
                 f'--set {name}={overrides[name]} is refused: the setting {name} of the method "{method_name}" '
                 f"must be {allowed}. Give it such a value, or leave the --set out to use the default.")
-        where = "" if "." in name else f", or override it with --set {name}=VALUE"
+        where = f", or override it with --set {name}=VALUE"
         raise BenchError(
             f'The setting {name} of the method "{method_name}" is {value!r}, but it must be {allowed}. The value '
             f"comes from the method's config ({type(config).__qualname__}), not from --set: correct it there{where}.")

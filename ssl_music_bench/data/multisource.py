@@ -79,7 +79,9 @@ def require_stems(store: ClipStore, sources: Sequence[str]) -> None:
 
 
 class SourceBatchSampler(StepSequence):
-    """Yields ``steps`` batches of decisions; each batch holds one source drawn uniformly.
+    """Yields ``steps`` batches of decisions; each batch holds one source drawn uniformly
+    (``homogeneous``, MSCOL_SMC23 pretraining.py: one ``tid`` per batch of 128), or, for the
+    ablation of batch homogeneity, each example draws its own source (mixed batches).
 
     A batch is, with probability ``silent_probability``, drawn from the whole grid (positives of
     excerpts where the source is silent are flagged), otherwise only from excerpts where the
@@ -91,10 +93,11 @@ class SourceBatchSampler(StepSequence):
 
     def __init__(  # rank and world_size are for tests that play several processes in one
         self, grid: ExcerptGrid, batch_size: int, steps: int, seed: int, silent_probability: float,
-        rank: int | None = None, world_size: int | None = None,
+        rank: int | None = None, world_size: int | None = None, homogeneous: bool = True,
     ) -> None:
         self.grid, self.batch_size, self.steps, self.seed = grid, batch_size, steps, seed
         self.silent_probability, self.rank, self.world_size = silent_probability, rank, world_size
+        self.homogeneous = homogeneous
         self.pools = [np.flatnonzero(grid.active[:, s]) for s in range(len(grid.sources))]
         never = [name for name, pool in zip(grid.sources, self.pools) if len(pool) == 0]
         if never and silent_probability < 1:
@@ -108,18 +111,36 @@ class SourceBatchSampler(StepSequence):
         rank, world = distributed_rank() if self.rank is None else (self.rank, self.world_size or 1)
         rng = np.random.default_rng(self.seed)  # the same on every rank: same source, same batch
         everything = np.arange(len(self.grid.clips))
+        total = self.batch_size * world
         for step in range(self.steps):
-            source = int(rng.integers(len(self.pools)))
-            pool = everything if rng.random() < self.silent_probability else self.pools[source]
-            total = self.batch_size * world
-            chosen = rng.choice(pool, size=total, replace=len(pool) < total)
+            if self.homogeneous:
+                source = int(rng.integers(len(self.pools)))
+                pool = everything if rng.random() < self.silent_probability else self.pools[source]
+                chosen = rng.choice(pool, size=total, replace=len(pool) < total)
+                sources = np.full(total, source)
+            else:
+                chosen, sources = self._mixed(rng, everything, total)
             if step < self.first_step:  # drawn and dropped: a resumed run starts later
                 continue
-            mine = chosen[rank * self.batch_size : (rank + 1) * self.batch_size]
+            mine = slice(rank * self.batch_size, (rank + 1) * self.batch_size)
             yield [
-                (int(self.grid.clips[e]), int(self.grid.starts[e]), source, not self.grid.active[e, source])
-                for e in mine
+                (int(self.grid.clips[e]), int(self.grid.starts[e]), int(s), not self.grid.active[e, s])
+                for e, s in zip(chosen[mine], sources[mine])
             ]
+
+    def _mixed(self, rng: np.random.Generator, everything: np.ndarray, total: int) -> tuple[np.ndarray, np.ndarray]:
+        """One mixed batch: every example draws its source uniformly; the batch is, as a whole,
+        a whole-set (silent) batch with ``silent_probability``, else each example comes from its
+        source's active excerpts (without replacement within a source when the pool allows)."""
+        sources = rng.integers(len(self.pools), size=total)
+        whole_set = rng.random() < self.silent_probability
+        chosen = np.empty(total, dtype=np.int64)
+        for source in range(len(self.pools)):
+            rows = np.flatnonzero(sources == source)
+            pool = everything if whole_set else self.pools[source]
+            if len(rows):
+                chosen[rows] = rng.choice(pool, size=len(rows), replace=len(pool) < len(rows))
+        return chosen, sources
 
 
 class SourceExcerpts(Dataset[Example]):
@@ -140,17 +161,19 @@ class SourceExcerpts(Dataset[Example]):
         }
 
 
-# Ten parameters: the data (store, indices), MSA's own settings (sources, excerpt length, silence
-# threshold and probability) and the run's loop settings, passed straight through from
+# Eleven parameters: the data (store, indices), MSA's own settings (sources, excerpt length, silence
+# threshold and probability, homogeneity) and the run's loop settings, passed straight through from
 # MSA.pretrain_batches; a type bundling them would serve this one call.
 def source_batches(
     store: ClipStore, indices: Sequence[int], sources: Sequence[str], samples: int, threshold: float,
     silent_probability: float, batch_size: int, steps: int, seed: int, num_workers: int,
+    homogeneous: bool = True,
 ) -> DataLoader[Example]:
-    """Exactly ``steps`` source-homogeneous batches of ``batch_size`` pairs (see the module doc);
-    with several processes ``batch_size`` is this process's share of the global batch."""
+    """Exactly ``steps`` batches of ``batch_size`` pairs, source-homogeneous unless
+    ``homogeneous`` is False (see the module doc); with several processes ``batch_size`` is this
+    process's share of the global batch."""
     grid = excerpt_grid(store, indices, samples, sources, threshold)
-    sampler = SourceBatchSampler(grid, batch_size, steps, seed, silent_probability)
+    sampler = SourceBatchSampler(grid, batch_size, steps, seed, silent_probability, homogeneous=homogeneous)
     return DataLoader(
         SourceExcerpts(store, sources, samples),  # type: ignore[arg-type]
         batch_sampler=sampler,

@@ -34,8 +34,13 @@ from ssl_music_bench.home import synth_store_path
 from ssl_music_bench.io import PARTIAL_SUFFIX, exclusive_lock, remove_partial
 
 # Bump when a change to the generators changes the audio: stores made by another version are
-# regenerated instead of silently mixing two corpora under one name.
-SYNTH_VERSION = 1
+# regenerated instead of silently mixing two corpora under one name. Run records name the
+# version they were made on, so records of an older corpus stay readable and apart.
+#   1: the first corpus.
+#   2: song styles decided by rhythm and harmony only (loudness, instrumentation and compression
+#      shared by all styles, ssl_music_bench/data/synth/styles.py); larger test splits; the
+#      "large" size (issue 12, docs/TASKS.md).
+SYNTH_VERSION = 2
 CorpusKind = Literal["songs", "notes"]
 
 # The songs: eight musical styles (ssl_music_bench/data/synth/styles.py gives each its tempo,
@@ -73,8 +78,14 @@ class CorpusSize:
 SIZES: dict[str, CorpusSize] = {
     # for tests: every tag, style and note family still occurs in every split that needs it
     "tiny": CorpusSize(songs=(24, 8, 8), song_seconds=4.0, notes=(44, 22, 22)),
-    # the corpus a fresh CPU-only machine pretrains and evaluates on
-    "default": CorpusSize(songs=(160, 40, 80), song_seconds=8.0, notes=(440, 110, 220)),
+    # the corpus a fresh CPU-only machine pretrains and evaluates on (the cpu protocol, `bench
+    # demo`). Version 1 tested on 80 songs and 220 notes: one song was 1.25 accuracy points and
+    # the bootstrap half-width about 9 points. The test splits are as large as the demo's budget
+    # allows (generating and embedding a song twice costs about 0.6 s on 2 cores; docs/TASKS.md)
+    "default": CorpusSize(songs=(200, 60, 240), song_seconds=8.0, notes=(660, 110, 440)),
+    # for a GPU protocol: thousands of songs to pretrain on, test splits whose bootstrap
+    # half-width is about 1.5-2.5 points; generated once in parallel on every core (minutes)
+    "large": CorpusSize(songs=(4000, 500, 1500), song_seconds=8.0, notes=(8800, 1100, 2200)),
 }
 
 

@@ -94,7 +94,7 @@ def save_embeddings(home: Path, key: str, embeddings: Tensor, owner: Tensor, abo
 
 @dataclass(frozen=True)
 class CacheEntry:
-    kind: str  # "checkpoint", "resume" (an interrupted pretraining's state) or "embeddings"
+    kind: str  # "checkpoint", "resume" (an interrupted pretraining's state), "snapshots" (train/snapshots.py) or "embeddings"
     path: Path
     bytes: int
     about: dict[str, str]
@@ -109,7 +109,7 @@ def _size(path: Path) -> int:
     return sum(p.stat().st_size for p in path.rglob("*") if p.is_file()) if path.is_dir() else path.stat().st_size
 
 
-PRETRAINING_KINDS = ("checkpoint", "resume")  # shared by every task, so a task filter keeps them
+PRETRAINING_KINDS = ("checkpoint", "resume", "snapshots")  # shared by every task, so a task filter keeps them
 
 
 def _about_pretraining(spec: dict[str, Any]) -> dict[str, str]:
@@ -124,9 +124,11 @@ def cache_entries(home: Path) -> list[CacheEntry]:
         if directory.is_dir() and (directory / CONFIG).is_file():
             spec = json.loads((directory / CONFIG).read_text()).get("spec", {})
             entries.append(CacheEntry("checkpoint", directory, _size(directory), _about_pretraining(spec)))
-        elif directory.is_dir() and directory.name.endswith(".resume") and (directory / "spec.json").is_file():
-            spec = json.loads((directory / "spec.json").read_text())  # an interrupted pretraining
-            entries.append(CacheEntry("resume", directory, _size(directory), _about_pretraining(spec)))
+        elif (directory.is_dir() and directory.name.endswith((".resume", ".snapshots"))
+              and (directory / "spec.json").is_file()):
+            spec = json.loads((directory / "spec.json").read_text())  # an interrupted pretraining, or kept steps
+            kind = "resume" if directory.name.endswith(".resume") else "snapshots"
+            entries.append(CacheEntry(kind, directory, _size(directory), _about_pretraining(spec)))
     for path in sorted(embeddings_dir(home).glob("*.safetensors")):
         try:
             with safe_open(str(path), framework="pt") as handle:

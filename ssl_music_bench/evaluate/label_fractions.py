@@ -1,7 +1,12 @@
 """Label fractions: which training items a probe may use when only part of the labels is kept.
 
 CLMR's data-efficiency experiment (Spijkervet & Burgoyne 2021) trains the probe on 1% and 10% of
-MagnaTagATune's training labels (1% = 259 songs) as well as on all of them. A fair comparison
+MagnaTagATune's training labels as well as on all of them. Its "259 labelled songs" are 1% of all
+25,863 MTAT clips, not of the 18,706-clip train split the probe trains on (whose 1% is 187):
+``--label-fraction 0.01`` gives 187 songs here, and CLMR's 259 need :data:`CLMR_MTAT_1_PERCENT`
+(259 / 18,706 = 0.013846; ``--label-fraction 0.013846`` on ``mtat``). CLMR itself drew its subset
+differently again (Spijkervet/CLMR 2.0 utils/subsample.py: an under-sample of each label
+combination to max(1, int(0.01 n)) items), so the songs differ even where the count agrees. A fair comparison
 across methods needs the same items for every method, so the subset is a pure function of the
 targets and a seed. We also want the subsets *nested*: the 1% subset lies inside the 10% one,
 which lies inside the full set, so a curve over fractions measures more labels rather than
@@ -66,6 +71,10 @@ import torch
 from ssl_music_bench.contracts.task import TaskKind
 from ssl_music_bench.errors import BenchError
 
+# CLMR's "1 %" of MTAT: 259 labelled songs (Spijkervet & Burgoyne 2021, 1% of all 25,863 clips) as a
+# fraction of the 18,706-clip train split the probe draws from; subset_size(18_706, it) == 259
+MTAT_TRAIN_CLIPS = 18_706
+CLMR_MTAT_1_PERCENT = 259 / MTAT_TRAIN_CLIPS
 HERD_WINDOW = 512  # candidates per position; 256 let counts drift by ~10 on a 200k x 50 set
 HERD_HEAD_MIN = 50_000  # positions herded at least (all of them in sets up to this size)
 HERD_HEAD_DIVISOR = 4  # ... and at least a quarter of the set; ~1 s for 200k items x 50 labels
@@ -75,7 +84,8 @@ def subset_size(n: int, fraction: float) -> int:
     """``round(fraction * n)`` rounded half up and at least 1 (0 only for an empty set).
 
     Half up rather than Python's half-to-even so that sizes grow monotonically with the
-    fraction and match how papers state them (1% of MTAT's 25,863 training songs = 259).
+    fraction and match how papers state them (1% of all 25,863 MTAT clips = 259, of its
+    18,706-clip train split = 187).
     """
     check_fraction(fraction)
     if n == 0:

@@ -4,7 +4,9 @@ Recipe (CLMR's linear evaluation, Spijkervet & Burgoyne 2021): the encoder is fr
 is trained on chunk embeddings, each chunk carrying its clip's labels, with Adam (lr 1e-3,
 weight decay 1e-6), BCE for tagging or cross-entropy for classification,
 ReduceLROnPlateau(0.1, patience 5) and early stopping (patience 10) on the validation loss; the
-weights of the best validation epoch are kept. At test time each chunk gets a sigmoid (tagging)
+weights of the best validation epoch are kept. A protocol may stop on the validation accuracy
+instead (``early_stop_metric = "accuracy"``, MSCOL's probes) and turn the plateau schedule off
+(``lr_reduce_factor = 1``). At test time each chunk gets a sigmoid (tagging)
 or softmax (classification) output and a clip's score is the mean over its chunks.
 
 The probe is a few hundred steps on a small in-memory tensor, so it runs as a plain loop:
@@ -94,6 +96,14 @@ class TrainedProbe:
         return mean_over_chunks(chunk_scores, data.owner, data.targets.shape[0])
 
 
+def chunk_accuracy(kind: str, logits: Tensor, targets: Tensor) -> float:
+    """Validation accuracy of chunk outputs: top-1 (classes), or the share of (chunk, tag) pairs
+    on the right side of 0.5 (tags: Keras's BinaryAccuracy, which MSCOL's MTAT probe stops on)."""
+    if kind == "multilabel":
+        return float(((logits > 0) == (targets > 0.5)).float().mean())
+    return float((logits.argmax(dim=1) == targets).float().mean())
+
+
 def require_finite(data: ProbeData, split: str) -> None:
     """Stop before fitting when embeddings hold NaN/inf: a probe on them yields meaningless numbers."""
     bad = int((~torch.isfinite(data.embeddings)).any(dim=1).sum())
@@ -119,10 +129,13 @@ def train_probe(kind: str, train: ProbeData, valid: ProbeData, settings: ProbeSe
     head: nn.Module = PROBES.get(settings.kind).obj(x_train.shape[1], out_dim)
     loss_fn = _loss_function(kind)
     optimizer = torch.optim.Adam(head.parameters(), lr=settings.learning_rate, weight_decay=settings.weight_decay)
+    # lr_reduce_factor 1: no plateau schedule (MSCOL's probes keep Adam's rate); torch refuses factor 1
     scheduler = torch.optim.lr_scheduler.ReduceLROnPlateau(
         optimizer, factor=settings.lr_reduce_factor, patience=settings.lr_reduce_patience
-    )
+    ) if settings.lr_reduce_factor < 1 else None
+    by_accuracy = settings.early_stop_metric == "accuracy"
     best_loss, best_state, stale, epoch = float("inf"), copy.deepcopy(head.state_dict()), 0, 0
+    best_accuracy = -1.0
     for epoch in range(1, settings.max_epochs + 1):
         head.train()
         for rows in torch.randperm(len(x_train), generator=generator).split(settings.batch_size):
@@ -131,13 +144,21 @@ def train_probe(kind: str, train: ProbeData, valid: ProbeData, settings: ProbeSe
             optimizer.step()
         head.eval()
         with torch.no_grad():
-            valid_loss = float(loss_fn(head(x_valid), y_valid))
+            valid_logits = head(x_valid)
+            valid_loss = float(loss_fn(valid_logits, y_valid))
         if not math.isfinite(valid_loss):
             raise BenchError(
                 f"The probe's validation loss became {valid_loss} at epoch {epoch}: the probe diverged. Lower the "
                 f"protocol's probe.learning_rate (now {settings.learning_rate:g}) or check the embeddings.")
-        scheduler.step(valid_loss)
-        if valid_loss < best_loss - 1e-6:
+        if scheduler is not None:
+            scheduler.step(valid_loss)
+        if by_accuracy:  # MSCOL_SMC23 downstream scripts: keep the epoch of the best validation accuracy
+            accuracy = chunk_accuracy(kind, valid_logits, y_valid)
+            better = accuracy > best_accuracy
+            best_accuracy = max(best_accuracy, accuracy)
+        else:
+            better = valid_loss < best_loss - 1e-6
+        if better:
             best_loss, best_state, stale = valid_loss, copy.deepcopy(head.state_dict()), 0
         else:
             stale += 1

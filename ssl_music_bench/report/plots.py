@@ -4,7 +4,10 @@
 - label-fraction curves: score against the fraction of train labels, per method + encoder, like
   the data-efficiency figure of CLMR (Spijkervet & Burgoyne 2021);
 - per-tag average precision bars of a tagging task, like the tag-wise figure of the multi-source
-  paper (Garoufis et al. 2023).
+  paper (Garoufis et al. 2023);
+- curves along pretraining: the downstream metric of the weights kept every ``probe_every``
+  steps (a record's ``along_pretraining``), per method + encoder, like the multi-source poster's
+  convergence comparison of MSA with COLA + MWS.
 """
 
 from __future__ import annotations
@@ -90,5 +93,35 @@ def per_tag_average_precision(records: list[dict[str, Any]], task: str, path: Pa
     axes.set_ylabel("average precision")
     axes.set_title(f"{task}: per-tag average precision")
     if rows:
+        axes.legend(fontsize=7)
+    return _save(figure, path)
+
+
+def along_pretraining_points(records: list[dict[str, Any]], task: str, metric: str
+                             ) -> dict[tuple[str, str], list[tuple[int, float, int]]]:
+    """(method, encoder) -> [(step, mean over seeds of ``metric`` in %, seeds), ...] by step,
+    from the records of ``task`` (full labels) that probed along pretraining."""
+    points: dict[tuple[str, str], dict[int, list[float]]] = defaultdict(lambda: defaultdict(list))
+    for record in records:
+        if record["task"] != task or record.get("label_fraction", 1.0) != 1.0:
+            continue
+        for point in record.get("along_pretraining") or []:
+            if metric in point.get("metrics", {}):
+                points[(record["method"], record["encoder"])][int(point["step"])].append(100 * point["metrics"][metric])
+    return {row: [(step, statistics.mean(values), len(values)) for step, values in sorted(by_step.items())]
+            for row, by_step in sorted(points.items())}
+
+
+def along_pretraining_curves(records: list[dict[str, Any]], task: str, metric: str, path: Path) -> Path:
+    """The test ``metric`` against pretraining steps, one line per method + encoder (mean over seeds)."""
+    figure, axes = plt.subplots(figsize=(6, 4))
+    curves = along_pretraining_points(records, task, metric)
+    for (method, encoder), points in curves.items():
+        steps, means, _ = zip(*points)
+        axes.plot(steps, means, marker="o", label=f"{method} + {encoder}")
+    axes.set_xlabel("pretraining step")
+    axes.set_ylabel(f"{metric} (%)")
+    axes.set_title(f"{task}: {metric} along pretraining")
+    if curves:
         axes.legend(fontsize=7)
     return _save(figure, path)

@@ -124,7 +124,8 @@ def record_problem(document: Any) -> str:
                 ("task", str, "a string"), ("seed", int, "a whole number"), ("metrics", dict, "an object")]
     optional = [("method_name", str, "a string"), ("reported", bool, "true or false"),
                 ("label_fraction", (int, float), "a number"), ("pretraining", dict, "an object"),
-                ("per_tag_average_precision", dict, "an object")]
+                ("per_tag_average_precision", dict, "an object"), ("resolution", dict, "an object"),
+                ("dataset", dict, "an object")]
     for key, kind, what in required + [entry for entry in optional if entry[0] in document]:
         if problem := _key_problem(document, key, kind, what):
             return problem
@@ -146,6 +147,13 @@ def _value_problem(record: dict[str, Any]) -> str:
     if not isinstance(curve, list) or not all(isinstance(p, list) and len(p) == 2 and all(map(_is_number, p))
                                               for p in curve):
         return 'its "pretraining.loss_curve" is not a list of [step, loss] number pairs'
+    if not all(_is_number(value) for value in record.get("resolution", {}).values()):
+        return 'its "resolution" holds values that are not finite numbers'
+    if not isinstance(record.get("pretraining", {}).get("convergence") or {}, dict):
+        return 'its "pretraining.convergence" is neither an object nor null'
+    corpus_version = record.get("dataset", {}).get("corpus_version")
+    if corpus_version is not None and (isinstance(corpus_version, bool) or not isinstance(corpus_version, int)):
+        return f'its "dataset.corpus_version" is {corpus_version!r}, not a whole number or null'
     precisions = record.get("per_tag_average_precision", {}).values()
     if not all(value is None or _is_number(value) for value in precisions):
         return 'its "per_tag_average_precision" holds values that are neither finite numbers nor null'

@@ -20,7 +20,7 @@ from ssl_music_bench.contracts.method import Method
 from ssl_music_bench.data.audio import resample
 from ssl_music_bench.data.sampler import Example
 from ssl_music_bench.train.distributed import sharded_draws
-from ssl_music_bench.train.optimisation import Optimisation
+from ssl_music_bench.train.optimisation import Optimisation, protocol_optimisation
 
 
 def to_encoder_rate(method: Method, batch: Example, store_rate: int) -> Example:
@@ -42,11 +42,12 @@ def step_loss(method: Method, batch: Example, store_rate: int, rank: int = 0, wo
 class PretrainModule(pl.LightningModule):
     """Wraps a method for Lightning: per-step seeding, :func:`step_loss`, the method's optimiser."""
 
-    def __init__(self, method: Method, store_rate: int, seed: int = 0) -> None:
+    def __init__(self, method: Method, store_rate: int, seed: int = 0, settings: Any = None) -> None:
         super().__init__()
         self.method = method
         self.store_rate = store_rate
         self.seed = seed
+        self.settings = settings  # the protocol's PretrainSettings: its optimiser and schedule, if it names them
 
     def on_train_batch_start(self, batch: Example, batch_idx: int) -> None:
         """Seed the draws on the device (crops, augmentation, noise) from (seed, step).
@@ -63,5 +64,7 @@ class PretrainModule(pl.LightningModule):
         return loss
 
     def configure_optimizers(self) -> Any:
+        if self.settings is not None:
+            return protocol_optimisation(self.method, self.settings, self.trainer.max_steps).for_lightning()
         configured = self.method.configure_optimizer(self.trainer.max_steps)
         return Optimisation.read(configured, type(self.method).__name__).for_lightning()

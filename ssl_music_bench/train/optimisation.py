@@ -13,6 +13,7 @@ optimiser is what a method may return; it may come with any number of schedulers
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from typing import Any
 
@@ -82,3 +83,58 @@ def _single(items: list[Any] | tuple[Any, ...], method_name: str) -> Any:
             "all parameters, with parameter groups for different rates)."
         )
     return items[0]
+
+
+def protocol_optimisation(method: Any, settings: Any, total_steps: int) -> Optimisation:
+    """The optimisation pretraining uses: the method's own (``configure_optimizer``) unless the
+    protocol's [pretrain] names an optimiser or a schedule (contracts/protocol.py), which then
+    replace the method's for every method run under that protocol (a paper's recipe).
+
+    - ``optimizer = "adam"``: Adam with the protocol's rate and weight decay;
+    - ``optimizer = "lars"``: LARS (You, Gitman & Ginsburg 2017) as CLMR 2.0 ran it
+      (Spijkervet/CLMR tag 2.0 modules/lars.py, model.py): momentum 0.9, trust coefficient 0.001,
+      weight decay and layer adaptation on EVERY parameter (its exclusion of biases and batch norm
+      is commented out there). timm's ``Lars`` with ``always_adapt``; one difference: timm divides
+      by ``|g| + wd |w|``, CLMR by ``|g + wd w|`` (equal to first order at wd 1e-6);
+    - ``schedule``: per step, a linear warm-up over ``warmup_steps`` (step s at (s + 1) / W of
+      the peak; CLMR 2.0 ramps per epoch, (e + 1) / 30), then constant, a cosine over
+      ``cosine_steps`` (0: the rest of the budget, ending at 0; CLMR 2.0's CosineAnnealingLR has
+      T_max = all epochs and starts after the warm-up, so it ends above 0), or halved at half
+      the budget (MSCOL_SMC23 pretraining.py: outer step 5,000 of 10,000).
+    """
+    name = type(method).__name__
+    if settings.optimizer == "method" and settings.schedule == "method":
+        return Optimisation.read(method.configure_optimizer(total_steps), name)
+    if settings.optimizer == "method":  # the method's optimiser, the protocol's schedule in place of its own
+        optimizer = Optimisation.read(method.configure_optimizer(total_steps), name).optimizer
+    elif settings.optimizer == "adam":
+        optimizer = torch.optim.Adam(method.parameters(), lr=settings.learning_rate, weight_decay=settings.weight_decay)
+    elif settings.optimizer == "lars":
+        from timm.optim import Lars
+
+        optimizer = Lars(method.parameters(), lr=settings.learning_rate, momentum=settings.momentum,
+                         weight_decay=settings.weight_decay, trust_coeff=0.001, always_adapt=True)
+    else:  # the protocol's checks refuse other names first
+        raise BenchError(f'Unknown pretrain.optimizer "{settings.optimizer}": use "method", "adam" or "lars".')
+    if settings.schedule in ("method", "constant") and not settings.warmup_steps:
+        return Optimisation(optimizer)
+    factor = schedule_factor(settings.schedule, settings.warmup_steps, settings.cosine_steps, total_steps)
+    scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, factor)
+    return Optimisation(optimizer, ({"scheduler": scheduler, "interval": "step"},))
+
+
+def schedule_factor(schedule: str, warmup_steps: int, cosine_steps: int, total_steps: int) -> Any:
+    """step -> the fraction of the peak rate that step trains with (see :func:`protocol_optimisation`)."""
+    period = cosine_steps or max(1, total_steps - warmup_steps)
+    half = max(1, total_steps // 2)
+
+    def factor(step: int) -> float:
+        if step < warmup_steps:
+            return (step + 1) / warmup_steps
+        if schedule == "cosine":
+            return 0.5 * (1.0 + math.cos(math.pi * min(step - warmup_steps, period) / period))
+        if schedule == "halve-at-half":
+            return 0.5 if step >= half else 1.0
+        return 1.0
+
+    return factor

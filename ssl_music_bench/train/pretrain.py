@@ -72,6 +72,7 @@ def pretrain(
     seed: int,
     options: RunOptions | None = None,
     resume_dir: Path | None = None,
+    extra_callbacks: tuple[Callback, ...] = (),
 ) -> PretrainResult:  # seven parameters: the data is two (a store and the clips of it to train on)
     """Train ``method`` for the protocol's budget on random excerpts of ``indices``.
 
@@ -87,6 +88,9 @@ def pretrain(
     Raises :class:`~ssl_music_bench.train.callbacks.NonFiniteLoss` at the first step whose loss
     is not finite; the resume checkpoints of the steps before it stay in ``resume_dir``.
 
+    ``extra_callbacks``: the caller's Lightning callbacks, after the built-in ones (the
+    supervised ceiling's early stopping on its validation split, train/early_stopping.py).
+
     ``options.compile``: torch.compile the encoder; on a GPU, encoders that prefer it train in
     channels-last layout (ssl_music_bench/train/acceleration.py; the result says what was applied).
     """
@@ -101,13 +105,13 @@ def pretrain(
     resume = _resume_checkpoint(method, loader.batch_sampler, resume_dir, settings.steps)
     resume_from = resume_dir / RESUME_FILE if resume is not None and (resume_dir / RESUME_FILE).is_file() else None
     # the guard first: a diverged step is neither logged nor saved as a resume checkpoint
-    callbacks: list[Callback] = [FiniteLoss(), history, *([resume] if resume is not None else [])]
+    callbacks: list[Callback] = [FiniteLoss(), history, *([resume] if resume is not None else []), *extra_callbacks]
     if options.progress:  # progress is a message: on stderr, like every message (stdout is for data)
         callbacks.append(RichProgressBar(leave=True, console_kwargs={"stderr": True}))
     trainer = _trainer(protocol, options, callbacks)
     on_gpu = options.accelerator in ("gpu", "cuda") or (options.accelerator == "auto" and torch.cuda.is_available())
     applied = accelerate(method, default_device() if on_gpu else torch.device("cpu"), compile=options.compile)
-    module = PretrainModule(method, store.sample_rate, seed)
+    module = PretrainModule(method, store.sample_rate, seed, settings)
     synced = synchronise_batch_norm(method) if world > 1 and settings.sync_batchnorm else []
     started = time.perf_counter()
     try:

@@ -17,12 +17,14 @@ from __future__ import annotations
 
 import contextlib
 import shutil
+from dataclasses import replace
 from pathlib import Path
 from typing import Any, ContextManager
 
 from rich.markup import escape
 
 from ssl_music_bench.contracts.method import Method
+from ssl_music_bench.contracts.protocol import Protocol
 from ssl_music_bench.contracts.registry import TASKS
 from ssl_music_bench.contracts.task import TaskData
 from ssl_music_bench.errors import BenchError
@@ -40,7 +42,9 @@ from ssl_music_bench.train.checkpoint import (
     save_checkpoint,
 )
 from ssl_music_bench.train.distributed import per_process_batch
+from ssl_music_bench.train.early_stopping import ValidationEarlyStopping, validation_batches
 from ssl_music_bench.train.pretrain import pretrain
+from ssl_music_bench.train.snapshots import Snapshots, kept_steps, missing_snapshots, snapshots_directory
 
 
 class SecondaryRank(Exception):
@@ -58,11 +62,19 @@ def load_pretrained(
     instead of loading it again when the method trains on that task.
     """
     options = options or RunOptions()
+    if spec.weights is not None:  # --weights: a released checkpoint instead of pretraining
+        return _external_weights(spec, options)
     directory = spec.checkpoint_directory(home)
     with _pretraining_lock(directory, options):
         method, data = _new_method(spec, home, task_data)
         if is_complete(directory):
             stored = _verified_checkpoint(method, directory, home, options)
+            if stored is not None and missing_snapshots(directory, kept_steps(spec)):
+                # probing along pretraining needs weights of earlier steps that this checkpoint's
+                # run did not keep; the same seeded pretraining ends with the same weights
+                options.console.print(f"pretraining {escape(directory.name)} again to keep its weights every "
+                                      f"{spec.protocol.pretrain.probe_every} steps (probe_every)", highlight=False)
+                stored = None
             if stored is not None:
                 options.console.print(f"[green]reusing[/] pretrained checkpoint {escape(directory.name)}")
                 return method, {**stored["pretraining"], "checkpoint": directory.name, "reused": True,
@@ -76,6 +88,20 @@ def load_pretrained(
         if spec.method_class.needs_pretraining:
             shutil.rmtree(resume_directory(directory), ignore_errors=True)
     return method, {**summary, "checkpoint": directory.name, "reused": False, "weights_sha256": sha}
+
+
+def _external_weights(spec: RunSpec, options: RunOptions) -> tuple[Method, dict[str, Any]]:
+    """The spec's method with the --weights file's encoder (checked when the spec was made; the
+    method's own heads stay as initialised, the probe never reads them). Nothing is stored: the
+    file is the checkpoint, and its sha256 keys the embedding cache."""
+    weights = spec.weights
+    assert weights is not None
+    method = spec.new_method()
+    method.encoder.load_state_dict(weights.encoder_state, strict=True)
+    options.console.print(f"[green]using[/] the {escape(weights.layout)} weights of {escape(weights.path)} "
+                          "(no pretraining)", highlight=False)
+    return method, {"seconds": 0.0, "steps": 0, "loss_curve": [], "data": None, "checkpoint": None,
+                    "reused": False, "weights_sha256": weights.sha256}
 
 
 def _pretraining_lock(directory: Path, options: RunOptions) -> ContextManager[None]:
@@ -123,10 +149,13 @@ def _pretrain(spec: RunSpec, method: Method, data: TaskData, directory: Path, op
     Raises :class:`SecondaryRank` in every DDP process but the first: only the first saves,
     embeds, probes and records. A loss that is not finite is a BenchError, and the resume state
     of this pretraining is removed with it (it holds the diverged weights)."""
-    settings = spec.protocol.pretrain
+    protocol, stopping = _budget(spec, method, data)
+    settings = protocol.pretrain
     per_process_batch(settings.batch_size, options.devices, options.nodes)  # refused before anything is written
+    budget = (f"until its validation loss stops improving (at most {settings.steps} steps)" if stopping is not None
+              else f"for {settings.steps} steps")
     options.console.print(
-        f"pretraining [bold]{escape(spec.method)}[/] + [bold]{escape(spec.encoder)}[/] for {settings.steps} steps "
+        f"pretraining [bold]{escape(spec.method)}[/] + [bold]{escape(spec.encoder)}[/] {budget} "
         f"of batch {settings.batch_size} on the train split of {escape(str(spec.pretraining_data))}"
     )
     resume_dir = resume_directory(directory)
@@ -134,8 +163,14 @@ def _pretrain(spec: RunSpec, method: Method, data: TaskData, directory: Path, op
     write_json_atomic(resume_dir / "spec.json", spec.checkpoint_spec)  # for `bench cache ls`
     if (resume_dir / RESUME_FILE).is_file():
         options.console.print(f"[green]resuming[/] the interrupted pretraining from {resume_dir.name}/{RESUME_FILE}")
+    snapshots = kept_steps(spec)  # probing along pretraining (train/snapshots.py)
+    if snapshots:  # for `bench cache ls` and `bench cache clear --method`
+        write_json_atomic(snapshots_directory(directory) / "spec.json", spec.checkpoint_spec)
+    extra = (*([stopping] if stopping is not None else []),
+             *([Snapshots(method, directory, snapshots)] if snapshots else []))
     try:
-        result = pretrain(method, data.store, data.indices["train"], spec.protocol, spec.seed, options, resume_dir)
+        result = pretrain(method, data.store, data.indices["train"], protocol, spec.seed, options, resume_dir,
+                          extra_callbacks=extra)
     except NonFiniteLoss as diverged:
         shutil.rmtree(resume_dir, ignore_errors=True)
         raise BenchError(divergence_message(spec, diverged)) from None
@@ -144,7 +179,28 @@ def _pretrain(spec: RunSpec, method: Method, data: TaskData, directory: Path, op
     return {"seconds": round(result.seconds, 2), "steps": result.steps, "loss_curve": result.loss_curve,
             "data": spec.pretraining_data, "data_manifest_sha256": data.manifest_sha256,
             "devices": options.devices, "nodes": options.nodes, "world_size": result.world_size,
-            "resumed_from_step": result.resumed_from_step, "acceleration": result.acceleration}
+            "resumed_from_step": result.resumed_from_step, "acceleration": result.acceleration,
+            **({"early_stopping": stopping.summary(result.steps)} if stopping is not None else {})}
+
+
+def _budget(spec: RunSpec, method: Method, data: TaskData) -> tuple[Protocol, ValidationEarlyStopping | None]:
+    """The protocol to train with, and the early stopping that ends the training when it is one.
+
+    A method trained on the task's labels (the supervised ceiling) gets the protocol's
+    ``[ceiling]`` budget: at most ``max_steps`` of its batch size, stopped early on the task's
+    valid split (train/early_stopping.py). Every other method trains for ``[pretrain]``'s steps."""
+    if not spec.method_class.uses_task_labels:
+        return spec.protocol, None
+    ceiling = spec.protocol.ceiling
+    batch_size = ceiling.batch_size or spec.protocol.pretrain.batch_size
+    protocol = replace(spec.protocol, pretrain=replace(spec.protocol.pretrain, steps=ceiling.max_steps,
+                                                       batch_size=batch_size))
+    batches = validation_batches(data.store, data.indices["valid"], data.targets["valid"],
+                                 round(method.segment_seconds() * data.store.sample_rate), batch_size)
+    config = method.config
+    return protocol, ValidationEarlyStopping(batches, data.store.sample_rate, ceiling,
+                                             lr_reduce_factor=getattr(config, "lr_reduce_factor", 1.0),
+                                             lr_reduce_patience=getattr(config, "lr_reduce_patience", 0))
 
 
 def divergence_message(spec: RunSpec, diverged: NonFiniteLoss) -> str:

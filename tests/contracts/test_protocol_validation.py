@@ -45,6 +45,7 @@ def test_top_level_values_are_checked(tmp_path: Path, line: str, fragment: str) 
 @pytest.mark.parametrize("table, line", [
     ("pretrain", 'precision = "foo"'), ("pretrain", "steps = 2.5"), ("pretrain", 'batch_size = "4"'),
     ("pretrain", "num_workers = -1"), ("pretrain", 'data = "nope"'), ("pretrain", "log_every_steps = 0"),
+    ("pretrain", "convergence_tolerance = 0.0"), ("pretrain", "convergence_tolerance = 1.5"),
     ("probe", "max_epochs = 0"), ("probe", "batch_size = 0"), ("probe", "embed_batch_size = 0"),
     ("probe", 'kind = "foo"'), ("probe", "learning_rate = nan"), ("probe", "learning_rate = -1.0"),
     ("probe", "lr_reduce_factor = 1.5"), ("probe", "standardize = 1"), ("probe", "colour = 3"),

@@ -12,13 +12,14 @@ import pytest
 from ssl_music_bench.contracts.sources import SOURCES
 from ssl_music_bench.data.store import INT16_SCALE, SPLITS, ClipStore, to_int16
 from ssl_music_bench.data.synth import NOTE_VELOCITIES, generate_note, generate_song, plan_song
-from ssl_music_bench.data.synth.styles import FAST_BPM, SLOW_BPM, STYLE_SPECS
+from ssl_music_bench.data.synth.styles import CREST_DB, FAST_BPM, LOUDNESS_DB, PLAYS, SLOW_BPM, STYLE_SPECS, TIMBRE_ODDS
 from ssl_music_bench.data.synthetic_corpus import (
     NOTE_FAMILIES,
     NOTE_PITCHES,
     SIZES,
     SONG_TAGS,
     STYLES,
+    SYNTH_VERSION,
     TIMBRES,
     ensure_corpus,
 )
@@ -61,6 +62,33 @@ def test_the_generator_plays_the_published_vocabularies() -> None:
     assert tuple(STYLE_SPECS) == STYLES
     for style in STYLE_SPECS.values():
         assert set(style.plays) == set(SOURCES) and set(style.timbres) <= set(TIMBRES), style.name
+
+
+def test_styles_differ_in_rhythm_and_harmony_not_in_level_or_instruments() -> None:
+    # corpus version 2 (docs/TASKS.md): the genre task asks for patterns in time and harmony,
+    # which random convolutional features do not already capture; level and timbre are shared
+    styles = list(STYLE_SPECS.values())
+    for style in styles:
+        assert (style.loudness, style.crest_db) == (LOUDNESS_DB, CREST_DB), style.name
+        assert dict(style.plays) == PLAYS and dict(style.timbres) == TIMBRE_ODDS, style.name
+    rhythm_and_harmony = {(tuple(sorted(s.drums.items())), s.comp, s.bass_line, s.progressions, s.swing,
+                           s.sevenths, s.walking, s.bars_per_chord) for s in styles}
+    assert len(rhythm_and_harmony) == len(styles)  # what tells the styles apart is all there is
+    plans = [plan_song(SEED, 0, index) for index in range(SIZES["default"].songs[0])]
+    for source in SOURCES:  # no source, timbre or loudness gives a style away
+        by_style = {style: np.mean([p.present[source] for p in plans if p.style == style]) for style in STYLES}
+        assert max(by_style.values()) - min(by_style.values()) <= 0.25, (source, by_style)
+    loudness = {style: np.mean([p.loudness_db for p in plans if p.style == style]) for style in STYLES}
+    assert max(loudness.values()) - min(loudness.values()) < 5.0, loudness
+
+
+def test_corpus_sizes_and_version() -> None:
+    assert SYNTH_VERSION == 2
+    assert SIZES["tiny"].songs == (24, 8, 8) and SIZES["tiny"].notes == (44, 22, 22)  # tests stay fast
+    default, large = SIZES["default"], SIZES["large"]
+    assert default.songs[2] >= 240 and default.notes[2] >= 440  # test splits sized for resolution
+    assert sum(large.songs) >= 5000 and large.songs[0] >= 10 * default.songs[0] // 2
+    assert large.song_seconds == default.song_seconds  # the same songs' shape, more of them
 
 
 def test_same_seed_same_bytes_and_other_seed_differs(home: Path, notes: ClipStore, tmp_path: Path) -> None:
@@ -133,7 +161,7 @@ def test_every_tag_is_present_and_absent_in_train(songs: ClipStore) -> None:
 
 def test_default_size_plans_cover_every_tag() -> None:
     # rendering the default corpus takes too long for a unit test; apart from loud/quiet
-    # (which the styles' loudness ranges decide), the tags follow from the plans alone
+    # (which the rendered loudness decides), the tags follow from the plans alone
     plans = [plan_song(SEED, 0, index) for index in range(SIZES["default"].songs[0])]
     facts = {
         "drums": [p.present["drums"] for p in plans],
@@ -160,6 +188,7 @@ def test_song_labels_and_fields(songs: ClipStore) -> None:
         assert ("no vocals" in info.labels) != info.extra["present"]["vocals"]
         assert isinstance(info.extra["tempo"], float) and isinstance(info.extra["key"], str)
     assert songs.header["label_vocabulary"] == list(SONG_TAGS)
+    assert songs.header["synth_version"] == SYNTH_VERSION
 
 
 def test_notes_cover_every_family_in_every_split(notes: ClipStore) -> None:

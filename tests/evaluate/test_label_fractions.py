@@ -88,7 +88,8 @@ def test_size_is_fraction_of_n_rounded_half_up_and_at_least_one(n: int, fraction
 
 
 def test_one_percent_of_mtat_is_259_songs() -> None:
-    """CLMR: 1% of MagnaTagATune's 25,863 training songs is 259."""
+    """CLMR's 259 songs are 1% of all 25,863 MTAT clips (the train split's 1% is 187:
+    tests/evaluate/test_label_fraction_clmr_songs.py)."""
     assert subset_size(25863, 0.01) == 259
     assert subset_size(25863, 0.1) == 2586
 

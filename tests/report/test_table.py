@@ -34,7 +34,8 @@ def test_markdown_table_rows_columns_intervals_and_marks(tmp_path: Path) -> None
     assert header == "| method | encoder | synth-genre accuracy | synth-tags pr_auc | synth-tags roc_auc |"
     # mean 85, sd 7.07, n 2: half-width 12.706 * 7.07 / sqrt(2) = 63.53; it overlaps 70 -> effnet tied
     assert "| clmr | samplecnn | - | **45.00 ± 63.53 (n=2)** | **85.00 ± 63.53 (n=2)** |" in lines
-    assert "| clmr | effnet | **50.00** ↓ | *30.00* | *70.00* |" in lines  # the baseline never wins, but is the floor
+    # one seed: no interval, so no tie and no arrow (the baseline never wins, but is the floor)
+    assert "| clmr | effnet | **50.00** | 30.00 | 70.00 |" in lines
     assert [line for line in lines if line][-1] == "| random-init | effnet | 90.00 | - | - |"  # baselines last
 
 
@@ -63,23 +64,28 @@ def test_arrows_mark_cells_clear_of_the_random_init_floor_of_the_same_encoder(tm
 
 
 def test_row_kinds_come_from_the_records_flags_with_the_registry_for_old_records() -> None:
+    def seeds(method: str, encoder: str, accuracy: float, **extra: Any) -> list[dict[str, Any]]:
+        return [record(method, encoder, "synth-genre", seed, accuracy=accuracy + seed / 1000) | extra
+                for seed in (0, 1)]
+
     rows = [
-        record("clmr", "effnet", "synth-genre", 0, accuracy=0.60),
-        record("my-floor", "effnet", "synth-genre", 0, accuracy=0.90) | {"baseline": "floor"},  # a flagged record
-        record("clmr", "samplecnn", "synth-genre", 0, accuracy=0.50),
-        record("random-init", "samplecnn", "synth-genre", 0, accuracy=0.10),  # no flag: the registry says floor
-        record("clmr", "other", "synth-genre", 0, accuracy=0.40),
-        record("random-init[x=1]", "other", "synth-genre", 0, accuracy=0.99),  # not run as registered: no arrows
+        *seeds("clmr", "effnet", 0.60),
+        *seeds("my-floor", "effnet", 0.90, baseline="floor"),  # flagged records
+        *seeds("clmr", "samplecnn", 0.50),
+        *seeds("random-init", "samplecnn", 0.10),  # no flag: the registry says floor
+        *seeds("clmr", "other", 0.40),
+        *seeds("random-init[x=1]", "other", 0.99),  # not run as registered: no arrows
         record("clmr", "effnet", "synth-genre", 0, accuracy=0.99) | {"method": "ours (published)", "reported": True},
     ]
-    body = [line for line in render(rows).splitlines() if line.startswith("| ") and not line.startswith("| method")]
+    body = [line.replace(" ± 0.64 (n=2)", "") for line in render(rows).splitlines()
+            if line.startswith("| ") and not line.startswith("| method")]
     assert body == [
-        "| clmr | effnet | **60.00** ↓ |",
-        "| clmr | other | 40.00 |",
-        "| clmr | samplecnn | 50.00 ↑ |",
-        "| my-floor | effnet | 90.00 |",  # baselines never win, and come after the contenders
-        "| random-init | samplecnn | 10.00 |",
-        "| random-init[x=1] | other | 99.00 |",
+        "| clmr | effnet | **60.05** ↓ |",
+        "| clmr | other | 40.05 |",
+        "| clmr | samplecnn | 50.05 ↑ |",
+        "| my-floor | effnet | 90.05 |",  # baselines never win, and come after the contenders
+        "| random-init | samplecnn | 10.05 |",
+        "| random-init[x=1] | other | 99.05 |",
         "| ours (published) | effnet | 99.00 |",  # published rows last
     ]
 
@@ -100,7 +106,8 @@ def test_confidence_interval_and_ties_against_scipy() -> None:
 def test_csv_latex_and_empty() -> None:
     assert "No run records yet" in render([])
     rows = [record("clmr", "effnet", "synth-genre", 0, accuracy=0.25)]
-    assert render(rows, "csv").splitlines() == ["protocol,method,encoder,synth-genre accuracy", "cpu,clmr,effnet,25.00"]
+    assert render(rows, "csv").splitlines() == ["protocol,corpus_version,method,encoder,synth-genre accuracy",
+                                                "cpu,1,clmr,effnet,25.00"]
     latex = render(rows, "latex")
     assert "\\begin{tabular}{llr}" in latex and "clmr & effnet & \\textbf{25.00} \\\\" in latex
 

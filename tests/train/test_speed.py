@@ -46,12 +46,21 @@ def test_run_speed_writes_json_and_markdown(shared_home: Path, tmp_path: Path) -
     assert saved["peak_memory_mb"] > 0
     assert set(saved["targets"]) >= {"pipeline_efficiency", "pipeline_efficiency_met", "augment_ratio_met"}
     assert document["pairs"][0]["method"] == "cola"
+    # the roofline: counts from the step, the H200's bounds, no ratio of a CPU step to a GPU bound
+    bound = pair["roofline"]
+    assert bound["device"] == "H200" and bound["flops"] == pair["flops_per_step"]
+    assert bound["saved_activation_bytes"] > 0 and bound["parameter_bytes"] > 0
+    assert bound["bound_s"] == max(bound["flop_bound_s"], bound["memory_bound_s"]) > 0
+    assert bound["measured_s"] == min(pair["step_seconds"]["model_only"]) and bound["measured_over_bound"] is None
+    assert pair["embed_first_call_s"] > 0 and pair["embed_repeats"] >= 1
+    assert "augment_share_of_step" not in pair  # cola has no CLMR chain
 
     table = (out / "speed.md").read_text()
     assert "| method | encoder | layout | pipeline steps/s | model-only steps/s | efficiency |" in table
     assert document["pairs"][0]["channels_last"] is False  # a CPU run keeps the default layout
     assert "| cola | effnet |" in table
     assert "CLMR augmentation chain" in table
+    assert "Roofline on the H200" in table and "not the H200" in table
     assert "| cola | effnet |" in console.export_text()  # the table is printed too
 
 
@@ -92,3 +101,30 @@ def test_a_run_cut_short_leaves_the_pairs_measured_so_far(shared_home: Path, tmp
     partial = json.loads((tmp_path / "speed.partial.json").read_text())
     assert partial["complete"] is False and [p["method"] for p in partial["pairs"]] == ["cola"]
     assert not (tmp_path / "speed.json").exists()
+
+
+def test_clmr_pairs_report_the_chain_share_of_a_step(shared_home: Path, tmp_path: Path) -> None:
+    settings = SpeedSettings(batch_size=2, steps=1, device="cpu", synth_size="tiny", augment_repeats=1,
+                             embed_clip_count=1)
+    [pair] = run_speed(shared_home, ["clmr"], ["effnet"], settings, tmp_path, Console(record=True))["pairs"]
+    assert pair["augment_s_per_step"] > 0 and 0 < pair["augment_share_of_step"] < 10
+    assert "| clmr | effnet |" in (tmp_path / "speed.md").read_text()
+
+
+def test_saved_activation_bytes_count_each_storage_once() -> None:
+    """count_step: a linear layer saves its input (and ReLU its output); parameters are excluded."""
+    import torch
+
+    from ssl_music_bench.train.speed.roofline import H200, count_step, roofline
+
+    layer = torch.nn.Linear(64, 32)
+
+    def step(batch: dict[str, torch.Tensor]) -> None:
+        torch.relu(layer(batch["x"])).sum().backward()
+
+    counts = count_step(step, {"x": torch.randn(16, 64, requires_grad=True)}, layer.parameters())
+    assert counts.flops == 3 * 2 * 16 * 64 * 32  # forward, and the two backward matmuls
+    assert counts.saved_activation_bytes == 16 * 64 * 4 + 16 * 32 * 4  # the input, ReLU's output
+    assert counts.parameter_bytes == (64 * 32 + 32) * 4
+    bound = roofline(counts, H200)
+    assert bound["bound_by"] == "memory" and bound["memory_bound_s"] == counts.bytes_moved / 4.8e12

@@ -22,7 +22,16 @@ from pathlib import Path
 from typing import Any
 
 from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    SpinnerColumn,
+    TaskProgressColumn,
+    TextColumn,
+    TimeElapsedColumn,
+    TimeRemainingColumn,
+)
 
 from ssl_music_bench.contracts.sources import SOURCES
 from ssl_music_bench.data.store import SPLITS, ClipStoreWriter
@@ -81,14 +90,23 @@ def _check_free_space(path: Path, kind: CorpusKind, size: str) -> None:
         )
 
 
+def worker_count() -> int:
+    """One rendering process per core this process may use (the "large" corpus on a 16-core GPU
+    machine: 16 processes); numpy and scipy in each stay single-threaded enough at this size."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # not on Linux
+        return os.cpu_count() or 1
+
+
 @contextlib.contextmanager
 def _workers(jobs: int) -> Iterator[ProcessPoolExecutor | None]:
-    """Two worker processes when the work is worth starting them, else None (render inline).
+    """A worker process per usable core when the work is worth starting them, else None (render inline).
 
     Workers only run numpy/scipy, never torch or OpenMP, so forking a process that has loaded
     torch is safe here (torch's own DataLoader forks the same way).
     """
-    processes = min(2, os.cpu_count() or 1)
+    processes = worker_count()
     if processes < 2 or jobs < 32:  # starting workers costs more than small jobs take
         yield None
         return
@@ -112,7 +130,9 @@ def render_corpus(path: Path, kind: CorpusKind, size: str, seed: int, console: C
         "label_vocabulary": list(SONG_TAGS if kind == "songs" else NOTE_FAMILIES),
     }
     started = time.perf_counter()
-    columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn())
+    columns = (SpinnerColumn(), TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
+               TaskProgressColumn(), TextColumn("{task.fields[rate]}"), TimeElapsedColumn(), TextColumn("eta"),
+               TimeRemainingColumn())
     with (
         _workers(len(tasks)) as pool,
         Progress(*columns, console=console, transient=True) as progress,
@@ -121,10 +141,12 @@ def render_corpus(path: Path, kind: CorpusKind, size: str, seed: int, console: C
             shard_samples=SAMPLE_RATE * 60 * 5, metadata=metadata,  # 5-minute shards: modest memory
         ) as writer,
     ):
-        bar = progress.add_task(f"Generating synthetic {kind} ({size}, seed {seed})", total=len(tasks))
+        processes = worker_count() if pool is not None else 1
+        bar = progress.add_task(f"Generating synthetic {kind} ({size}, seed {seed}, {processes} processes)",
+                                total=len(tasks), rate="")
         items = pool.map(make, tasks, chunksize=4) if pool is not None else map(make, tasks)
-        for id_, split, labels, audio, stems, extra in items:  # in task order, whoever rendered it
+        for done, (id_, split, labels, audio, stems, extra) in enumerate(items, 1):  # in task order
             writer.add(id_, split, labels, audio, stems=stems, **extra)
-            progress.advance(bar)
+            progress.update(bar, advance=1, rate=f"{done / max(time.perf_counter() - started, 1e-9):.1f} clips/s")
     console.print(f"Generated the synthetic {kind} corpus ({size}, seed {seed}, {len(tasks)} clips) "
                   f"in {time.perf_counter() - started:.1f} s at {path}")

@@ -12,9 +12,11 @@ For each (method, encoder) pair at one batch size it measures (pair.py)
 3. their ratio, the **pipeline efficiency** (1.0: data loading costs nothing);
 
 plus FLOPs per step and the achieved TFLOP/s next to the device's bf16 peak where it is known
-(flops.py), embedding throughput (``embed_clips``), and peak memory. Once per run it times
-CLMR's augmentation chain batched against ``augment_one_at_a_time`` on the same batch
-(augment.py).
+(flops.py), the step's roofline (roofline.py: FLOPs and bytes moved against the device's, or an
+H200's, peak and bandwidth; measured / bound on a GPU), CLMR's chain's share of the step,
+embedding throughput (``embed_clips``, fastest of a few calls after an identical one), and
+peak memory. Once per run it times CLMR's augmentation chain batched against
+``augment_one_at_a_time`` on the same batch (augment.py).
 
 The step is pretraining's own (step.py: train/module.py's forward, the optimiser read as for
 Lightning). Pipeline and model-only steps are interleaved step by step after the warm-up
@@ -27,7 +29,7 @@ comparison across steps. On a GPU the step runs under bf16 autocast, as ``precis
 "bf16-mixed"`` trains. Speed is reported, never asserted (docs/PERFORMANCE.md).
 
 The package: settings.py (the options, resolved on this machine), pairs.py (what is measured),
-step.py, timing.py, flops.py, pair.py and augment.py (the measurements), output.py (speed.json
+step.py, timing.py, flops.py, roofline.py, pair.py and augment.py (the measurements), output.py (speed.json
 and speed.md); :func:`run_speed` here runs them in order.
 """
 

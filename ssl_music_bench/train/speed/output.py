@@ -73,7 +73,40 @@ def markdown(document: dict[str, Any]) -> str:
             f"{_number(r['model_tflops_per_s'], 3)} | {'-' if share is None else f'{share:.1f} %'} | "
             f"{_number(r['embed_clips_per_s'], 1)} | {_number(r['peak_memory_mb'], 0)} |"
         )
-    return "\n".join(lines + _footer(document))
+    return "\n".join(lines + _roofline_lines(document) + _footer(document))
+
+
+def _roofline_lines(document: dict[str, Any]) -> list[str]:
+    """The roofline table: each pair's bounds on the device (the H200's off a known GPU), its
+    measured model-only step beside them, and measured / bound where the bound is this device's."""
+    pairs = [r for r in document["pairs"] if r.get("roofline")]
+    if not pairs:
+        return []
+    first = pairs[0]["roofline"]
+    on_device = first["measured_over_bound"] is not None
+    measured = "measured ms" if on_device else f"measured ms (on {document['device_name']}, not the {first['device']})"
+    lines = [
+        "",
+        f"Roofline on the {first['device']} ({first['bf16_tflops']:g} TFLOP/s bf16, {first['memory_tb_per_s']:g} TB/s): "
+        "FLOPs = matmuls and convolutions, forward + backward; bytes = 2 x saved activations + 10 x parameter "
+        "bytes, a lower bound (ssl_music_bench/train/speed/roofline.py)"
+        + ("." if on_device else "; measured / bound only on that GPU."),
+        "",
+        f"| method | encoder | GFLOP/step | saved activations MB | GB moved | FLOP bound ms | memory bound ms | "
+        f"bound by | {measured} | measured / bound | chain share |",
+        "|---|---|---:|---:|---:|---:|---:|---|---:|---:|---:|",
+    ]
+    for r in pairs:
+        b = r["roofline"]
+        ratio = "-" if b["measured_over_bound"] is None else f"{b['measured_over_bound']:,.1f}x"
+        share = r.get("augment_share_of_step")
+        lines.append(
+            f"| {r['method']} | {r['encoder']} | {_number(b['flops'] / 1e9, 1)} | "
+            f"{_number(b['saved_activation_bytes'] / 2**20, 0)} | {_number(b['bytes_moved'] / 1e9, 2)} | "
+            f"{_number(1e3 * b['flop_bound_s'], 3)} | {_number(1e3 * b['memory_bound_s'], 3)} | {b['bound_by']} | "
+            f"{_number(1e3 * b['measured_s'], 1)} | {ratio} | {'-' if share is None else f'{100 * share:.0f} %'} |"
+        )
+    return lines
 
 
 def _footer(document: dict[str, Any]) -> list[str]:

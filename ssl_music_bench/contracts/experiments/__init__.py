@@ -1,0 +1,1 @@
+"""The named experiments of `bench experiment`, one TOML file each (ssl_music_bench/experiments/)."""

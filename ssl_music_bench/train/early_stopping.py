@@ -1,0 +1,140 @@
+"""Early stopping on the validation split, for a method that trains on the task's labels.
+
+The supervised baseline is the ceiling of a leaderboard column only when it is trained to
+convergence on the task: a fixed step count (the pretraining's) leaves it wherever its learning
+curve happened to be, below the random-init floor on most tasks of the first published table
+(issue 12). :class:`ValidationEarlyStopping` gives it the protocol's ``[ceiling]`` budget
+instead: every ``validate_every_steps`` it computes the loss on fixed crops of the task's valid
+clips (the crops at evenly spaced offsets, the same at every check, so two checks differ only by
+the weights), keeps the weights of the best check, lowers the learning rate when the loss has
+not improved for a while (ReduceLROnPlateau, as CLMR's supervised_learning.py schedules its SGD
+on "Valid/loss"), stops after ``early_stop_patience`` checks without improvement, and loads the
+best weights back when training ends. Its state (best weights included) is saved in the resume
+checkpoint, so an interrupted ceiling resumes with its best check.
+"""
+
+from __future__ import annotations
+
+import copy
+from typing import Any
+
+import numpy as np
+import pytorch_lightning as pl
+import torch
+from pytorch_lightning.callbacks import Callback
+from torch import Tensor
+
+from ssl_music_bench.contracts.method import Method
+from ssl_music_bench.contracts.protocol import CeilingSettings
+from ssl_music_bench.data.sampler import padded_read
+from ssl_music_bench.data.store import ClipStore
+from ssl_music_bench.train.module import step_loss
+
+CROPS_PER_CLIP = 3  # evenly spaced crops per valid clip: the whole clip counts, at a third of the cost
+
+
+def validation_batches(
+    store: ClipStore, indices: list[int], targets: Tensor, samples: int, batch_size: int
+) -> list[dict[str, Tensor]]:
+    """Fixed batches of crops of ``samples`` from each clip (at evenly spaced offsets), with the
+    clip's target: what every validation check of one training scores."""
+    audio, labels = [], []
+    for position, index in enumerate(indices):
+        length = store.items[index].length
+        for start in np.linspace(0, max(length - samples, 0), CROPS_PER_CLIP).round().astype(int):
+            audio.append(torch.from_numpy(padded_read(store, index, int(start), samples)))
+            labels.append(targets[position])
+    return [{"audio": torch.stack(audio[k:k + batch_size]), "target": torch.stack(labels[k:k + batch_size])}
+            for k in range(0, len(audio), batch_size)]
+
+
+class ValidationEarlyStopping(Callback):
+    """Validation loss every ``settings.validate_every_steps``; best weights kept; early stop.
+
+    ``lr_reduce_factor`` / ``lr_reduce_patience``: the plateau schedule of the method's optimiser,
+    in validation checks (0 patience or factor 1: no schedule)."""
+
+    def __init__(
+        self, batches: list[dict[str, Tensor]], store_rate: int, settings: CeilingSettings,
+        lr_reduce_factor: float = 0.2, lr_reduce_patience: int = 2,
+    ) -> None:
+        self.batches, self.store_rate, self.settings = batches, store_rate, settings
+        self.lr_reduce_factor, self.lr_reduce_patience = lr_reduce_factor, lr_reduce_patience
+        self.history: list[tuple[int, float]] = []  # (step, validation loss) of every check
+        self.best_loss = float("inf")
+        self.best_step = 0
+        self.checks_without_improvement = 0
+        self.best_weights: dict[str, Tensor] | None = None
+        self.stopped_at_step: int | None = None  # set when the patience ran out before max_steps
+        self._plateau: torch.optim.lr_scheduler.ReduceLROnPlateau | None = None
+        self._restored_plateau: dict[str, Any] | None = None
+
+    @torch.no_grad()
+    def validation_loss(self, method: Method) -> float:
+        """Mean loss over the fixed validation crops, the method in eval mode (no dropout,
+        batch-norm running statistics), on the method's device."""
+        was_training = method.training
+        method.eval()
+        device = next(method.parameters()).device
+        total, count = 0.0, 0
+        try:
+            for batch in self.batches:
+                on_device = {key: value.to(device) for key, value in batch.items()}
+                size = len(batch["target"])
+                total += float(step_loss(method, on_device, self.store_rate)) * size
+                count += size
+        finally:
+            method.train(was_training)
+        return total / max(count, 1)
+
+    def on_train_start(self, trainer: pl.Trainer, module: pl.LightningModule) -> None:
+        if self.lr_reduce_patience > 0 and 0 < self.lr_reduce_factor < 1 and trainer.optimizers:
+            self._plateau = torch.optim.lr_scheduler.ReduceLROnPlateau(
+                trainer.optimizers[0], mode="min", factor=self.lr_reduce_factor, patience=self.lr_reduce_patience)
+            if self._restored_plateau is not None:  # a resumed training continues its schedule
+                self._plateau.load_state_dict(self._restored_plateau)
+
+    def on_train_batch_end(self, trainer: pl.Trainer, module: pl.LightningModule, outputs, batch, batch_idx: int) -> None:  # type: ignore[no-untyped-def]
+        step = trainer.global_step
+        if step % self.settings.validate_every_steps != 0 and step != trainer.max_steps:
+            return
+        method: Method = module.method  # type: ignore[assignment]
+        loss = self.validation_loss(method)
+        self.history.append((step, loss))
+        if loss < self.best_loss:
+            self.best_loss, self.best_step, self.checks_without_improvement = loss, step, 0
+            self.best_weights = copy.deepcopy({k: v.detach().cpu() for k, v in method.state_dict().items()})
+        else:
+            self.checks_without_improvement += 1
+        if self._plateau is not None:
+            self._plateau.step(loss)
+        if self.checks_without_improvement >= self.settings.early_stop_patience and step < trainer.max_steps:
+            self.stopped_at_step = step
+            trainer.should_stop = True
+
+    def on_train_end(self, trainer: pl.Trainer, module: pl.LightningModule) -> None:
+        if self.best_weights is not None:
+            module.method.load_state_dict(self.best_weights)  # type: ignore[union-attr]
+
+    def summary(self, steps_trained: int) -> dict[str, Any]:
+        """What the run record keeps of the ceiling's training."""
+        return {"max_steps": self.settings.max_steps, "validate_every_steps": self.settings.validate_every_steps,
+                "early_stop_patience": self.settings.early_stop_patience, "steps_trained": steps_trained,
+                "best_valid_loss": round(self.best_loss, 6) if self.history else None,
+                "best_step": self.best_step if self.history else None, "stopped_at_step": self.stopped_at_step,
+                "early_stopped": self.stopped_at_step is not None,
+                "valid_loss_curve": [[step, round(loss, 6)] for step, loss in self.history]}
+
+    def state_dict(self) -> dict[str, Any]:  # saved in the resume checkpoint
+        return {"history": [list(point) for point in self.history], "best_loss": self.best_loss,
+                "best_step": self.best_step, "checks_without_improvement": self.checks_without_improvement,
+                "best_weights": self.best_weights, "stopped_at_step": self.stopped_at_step,
+                "plateau": self._plateau.state_dict() if self._plateau is not None else None}
+
+    def load_state_dict(self, state_dict: dict[str, Any]) -> None:
+        self.history = [(int(step), float(loss)) for step, loss in state_dict["history"]]
+        self.best_loss, self.best_step = float(state_dict["best_loss"]), int(state_dict["best_step"])
+        self.checks_without_improvement = int(state_dict["checks_without_improvement"])
+        self.best_weights = state_dict["best_weights"]
+        self.stopped_at_step = state_dict.get("stopped_at_step")
+        self._restored_plateau = state_dict.get("plateau")

@@ -1,0 +1,19 @@
+"""`bench demo`'s line on what its numbers mean: clmr against the floor, by more than the resolution."""
+
+from __future__ import annotations
+
+from ssl_music_bench.cli.pipeline import demo_summary
+
+
+def test_the_summary_counts_columns_where_clmr_clears_the_floor_by_more_than_the_resolution() -> None:
+    def run(method: str, encoder: str, task: str, value: float, width: float = 0.02) -> dict:
+        metric = "pr_auc" if task == "synth-tags" else "accuracy"
+        return {"method": method, "encoder": encoder, "task": task, "metrics": {metric: value},
+                "resolution": {metric: width}}
+
+    records = [run("random-init", "effnet", "synth-genre", 0.50), run("clmr", "effnet", "synth-genre", 0.60),
+               run("random-init", "effnet", "synth-tags", 0.50), run("clmr", "effnet", "synth-tags", 0.51),
+               run("random-init", "samplecnn", "synth-genre", 0.50), run("clmr", "samplecnn", "synth-genre", 0.40)]
+    line = demo_summary(records, 20, 16)
+    assert "in 1 of 4 columns" in line and "20 pretraining steps of batch 16" in line
+    assert "\n" not in line

@@ -1,0 +1,37 @@
+"""A worker's pieces without running a cell: its environment (its share of the threads, its GPU),
+the one-paragraph reason of a failed `bench run`, and the command line it starts."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+from ssl_music_bench.grid import GridCell
+from ssl_music_bench.grid.runner import threads_per_worker
+from ssl_music_bench.grid.worker import cell_command, failure_reason, worker_environment
+
+CELL = GridCell("random-init", "effnet", "synth-genre", 0, "cpu")
+
+
+def test_each_worker_gets_its_threads_and_its_gpu() -> None:
+    environment = worker_environment(threads=3, device="1")
+    assert environment["OMP_NUM_THREADS"] == environment["MKL_NUM_THREADS"] == "3"
+    assert environment["CUDA_VISIBLE_DEVICES"] == "1"
+    assert worker_environment(threads=None, device="")["CUDA_VISIBLE_DEVICES"] == ""  # "cpu": no GPU visible
+    assert threads_per_worker(10_000) == 1
+
+
+def test_the_cell_runs_as_bench_run_through_this_interpreter(tmp_path: Path) -> None:
+    command = cell_command(CELL, tmp_path, ["plugin.py"])
+    assert command[:4] == [sys.executable, "-m", "ssl_music_bench.cli", "run"]
+    assert command[4:] == [*CELL.run_arguments(), "--home", str(tmp_path), "--no-progress", "--plugin",
+                           str(Path("plugin.py").resolve())]
+
+
+def test_the_reason_is_the_last_paragraph_of_the_output(tmp_path: Path) -> None:
+    refused = "phase: data\n\nerror: The task needs its dataset: run\n`bench prepare --task x`.\n"
+    assert failure_reason(CELL, tmp_path, 2, refused, 0.0) == (
+        "The task needs its dataset: run `bench prepare --task x`. (exit status 2)")
+    crashed = "phase: probe\n\nTraceback (most recent call last):\n  File \"x.py\", line 1\nValueError: bad value\n"
+    assert failure_reason(CELL, tmp_path, 1, crashed, 0.0) == "ValueError: bad value (exit status 1)"
+    assert failure_reason(CELL, tmp_path, -9, "", 0.0) == "`bench run` ended with signal 9"

@@ -1,0 +1,115 @@
+"""The supervised ceiling's own budget: the protocol's [ceiling] table, early stopping on the
+task's valid split with the best weights kept (ssl_music_bench/train/early_stopping.py), and the
+record's account of it."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from types import SimpleNamespace
+
+import pytest
+import torch
+from conftest import TINY_PROTOCOL
+from rich.console import Console
+from torch import nn
+
+from ssl_music_bench.contracts.protocol import CeilingSettings, load_protocol, parse_protocol
+from ssl_music_bench.errors import BenchError
+from ssl_music_bench.run import run_benchmark
+from ssl_music_bench.run_spec import RunOptions, RunSpec
+from ssl_music_bench.train.early_stopping import ValidationEarlyStopping
+
+CEILING = """
+[ceiling]
+max_steps = 8
+validate_every_steps = 2
+early_stop_patience = 2
+batch_size = 4
+"""
+
+
+def test_builtin_protocols_give_the_ceiling_its_own_budget() -> None:
+    for name in ("cpu", "v1"):
+        protocol = load_protocol(name)
+        assert protocol.ceiling.max_steps > protocol.pretrain.steps or name == "v1"
+        assert protocol.ceiling.validate_every_steps < protocol.ceiling.max_steps
+        assert "ceiling" in protocol.source  # every setting cites its source
+
+
+def test_a_protocol_without_the_table_trains_the_ceiling_for_the_pretraining_steps() -> None:
+    protocol = parse_protocol(TINY_PROTOCOL)
+    assert protocol.ceiling == CeilingSettings(max_steps=protocol.pretrain.steps,
+                                               validate_every_steps=protocol.pretrain.steps, early_stop_patience=1)
+    assert parse_protocol(TINY_PROTOCOL + CEILING).ceiling == CeilingSettings(8, 2, 2, 4)
+
+
+@pytest.mark.parametrize("line, message", [
+    ("max_steps = 0", "ceiling.max_steps"), ("validate_every_steps = 0", "ceiling.validate_every_steps"),
+    ("early_stop_patience = 0", "ceiling.early_stop_patience"), ("batch_size = 1", "ceiling.batch_size"),
+    ("max_steps = 2.5", "whole number"), ("patience = 3", "has no setting patience"),
+])
+def test_bad_ceiling_settings_are_refused(line: str, message: str) -> None:
+    with pytest.raises(BenchError, match=message):
+        parse_protocol(TINY_PROTOCOL + "\n[ceiling]\n" + line + "\n")
+
+
+def _fake_run(losses: list[float], settings: CeilingSettings) -> tuple[ValidationEarlyStopping, nn.Linear, list]:
+    """Drive the callback through a training whose weights at check k are all k and whose
+    validation losses are ``losses``; returns it, the model after training, and the steps seen."""
+    model = nn.Linear(1, 1, bias=False)
+    stopping = ValidationEarlyStopping([], 16_000, settings)
+    scripted = iter(losses)
+    stopping.validation_loss = lambda method: next(scripted)  # type: ignore[method-assign]
+    trainer = SimpleNamespace(global_step=0, max_steps=settings.max_steps, should_stop=False, optimizers=[])
+    module = SimpleNamespace(method=model)
+    stopping.on_train_start(trainer, module)  # type: ignore[arg-type]
+    steps = []
+    while not trainer.should_stop and trainer.global_step < trainer.max_steps:
+        trainer.global_step += 1
+        with torch.no_grad():
+            model.weight.fill_(trainer.global_step)
+        steps.append(trainer.global_step)
+        stopping.on_train_batch_end(trainer, module, None, None, 0)  # type: ignore[arg-type]
+    stopping.on_train_end(trainer, module)  # type: ignore[arg-type]
+    return stopping, model, steps
+
+
+def test_early_stopping_stops_after_the_patience_and_keeps_the_best_weights() -> None:
+    settings = CeilingSettings(max_steps=100, validate_every_steps=10, early_stop_patience=2)
+    stopping, model, steps = _fake_run([3.0, 2.0, 2.5, 2.1, 1.0], settings)
+    assert steps[-1] == 40 and stopping.stopped_at_step == 40  # checks at 10, 20 (best), 30, 40: patience 2
+    assert model.weight.item() == 20.0  # the weights of the best check, not the last
+    summary = stopping.summary(steps[-1])
+    assert summary["best_step"] == 20 and summary["best_valid_loss"] == 2.0 and summary["early_stopped"]
+    assert [step for step, _ in summary["valid_loss_curve"]] == [10, 20, 30, 40]
+
+
+def test_a_ceiling_that_keeps_improving_trains_its_whole_budget() -> None:
+    settings = CeilingSettings(max_steps=25, validate_every_steps=10, early_stop_patience=1)
+    stopping, model, steps = _fake_run([3.0, 2.0, 1.0], settings)
+    assert steps[-1] == 25 and stopping.stopped_at_step is None  # checks at 10, 20 and the last step
+    assert model.weight.item() == 25.0 and not stopping.summary(25)["early_stopped"]
+
+
+def test_state_survives_a_resume_checkpoint() -> None:
+    settings = CeilingSettings(max_steps=100, validate_every_steps=10, early_stop_patience=3)
+    stopping, _, _ = _fake_run([3.0, 2.0, 2.5, 2.6, 2.7], settings)
+    restored = ValidationEarlyStopping([], 16_000, settings)
+    restored.load_state_dict(stopping.state_dict())
+    assert restored.summary(50) == stopping.summary(50)
+    assert torch.equal(restored.best_weights["weight"], stopping.best_weights["weight"])  # type: ignore[index]
+
+
+def test_the_supervised_run_records_its_early_stopping(shared_home: Path, tmp_path: Path) -> None:
+    path = tmp_path / "tiny-ceiling.toml"
+    path.write_text(TINY_PROTOCOL.replace('name = "test-tiny"', 'name = "test-tiny-ceiling"') + CEILING)
+    protocol = load_protocol(str(path))
+    quiet = RunOptions(progress=False, console=Console(quiet=True))
+    record, _ = run_benchmark(RunSpec("supervised", "effnet", protocol, "synth-genre", seed=0), shared_home, quiet)
+    stopping = record["pretraining"]["early_stopping"]
+    curve = stopping["valid_loss_curve"]
+    assert stopping["max_steps"] == 8 and record["pretraining"]["steps"] == stopping["steps_trained"] <= 8
+    assert [step for step, _ in curve] == list(range(2, stopping["steps_trained"] + 1, 2))
+    assert stopping["best_valid_loss"] == min(loss for _, loss in curve)
+    assert dict(map(tuple, curve))[stopping["best_step"]] == stopping["best_valid_loss"]
+    assert stopping["early_stopped"] == (stopping["stopped_at_step"] is not None)
