@@ -73,7 +73,8 @@ def in_mode(fn: Callable[[], Any], static: bool) -> Callable[[], Any]:
 
 
 def per_transform(chain: CLMRAugment, wave: Tensor, repeats: int) -> None:
-    print(f"{'transform':<12} {'subset ms':>10} {'static ms':>10} {'static/subset':>14}  (whole batch of {wave.shape[0]})")
+    print(f"{'transform':<12} {'subset ms':>10} {'static ms':>10} {'static/subset':>14}  "
+          f"(whole batch of {wave.shape[0]})")
     total = [0.0, 0.0]
     for name, transform in chain.transforms().items():
         call = lambda t=transform: t(wave, RATE)
@@ -115,7 +116,8 @@ def share_of_step(config: CLMRAugmentConfig, batch: int, repeats: int, device: t
         method.augment.config = config
         store_rate = method.encoder.sample_rate  # the batch is already at the encoder's rate: no resampling
         crop = method.encoder.crop_samples
-        wave = resample(music_like(batch, device), RATE, store_rate) if store_rate != RATE else music_like(batch, device)
+        wave = music_like(batch, device)
+        wave = resample(wave, RATE, store_rate) if store_rate != RATE else wave
         views = {key: wave[:, :crop].contiguous() for key in method.audio_keys}
         step = TrainingStep(method, store_rate, device, total_steps=10_000)
 

@@ -25,8 +25,10 @@ B. **bench speed** (``bench_speed/speed.json`` and ``speed.md``): the command th
    the table, the roofline with measured / bound, the chain's share, the embedding rates.
 C. **compilation** (``compile.json``), for ``--compile-pairs`` only (compiling one pair took 2-3
    minutes on an H100): ``torch.compile(mode="reduce-overhead")`` (inductor + CUDA graphs) of
-   the encoder, with and without the static chain compiled too, against the baseline,
-   interleaved as in A; the warm-up's seconds are the compile time.
+   the encoder, alone and with the static chain compiled too (by inductor, which refused the
+   chain's complex FFT arithmetic on the CPU, or as plain CUDA graphs, ``backend="cudagraphs"``),
+   against the baseline, interleaved as in A; the warm-up's seconds are the compile time; a
+   variant that fails to compile is listed under "failed" with its error.
 
 A phase or pair that would start after ``--budget-s`` is skipped and listed under "skipped".
 """
@@ -131,14 +133,18 @@ def eager_kept(method: Any, step: TrainingStep) -> dict[str, Any] | None:
     return applied
 
 
-def compiled(static: bool) -> Variant:
+def compiled(chain: str | None) -> Variant:
+    """The encoder compiled with inductor and CUDA graphs; ``chain``: how the static chain is
+    compiled too ("inductor": reduce-overhead; "cudagraphs": graphs of the eager kernels, for when
+    inductor refuses its complex FFT arithmetic, as it did on the CPU), or None to leave it eager."""
     def apply(method: Any, step: TrainingStep) -> dict[str, Any] | None:
         applied: dict[str, Any] = {"compile": "reduce-overhead"}
-        if static:
-            applied.update(static_chain(method, step) or {})
-            if applied.get("static_chain"):
-                method.augment = torch.compile(method.augment, mode="reduce-overhead")
-                applied["chain_compiled"] = True
+        if chain is not None:
+            if not static_chain(method, step):
+                return None
+            options = {"mode": "reduce-overhead"} if chain == "inductor" else {"backend": "cudagraphs"}
+            method.augment = torch.compile(method.augment, **options)
+            applied.update(static_chain=True, chain_compiled=chain)
         method.encoder.compile(mode="reduce-overhead")
         return applied
     return apply
@@ -148,7 +154,10 @@ EAGER_VARIANTS: dict[str, Variant] = {
     "static-chain": static_chain, "fused-optimizer": fused_optimizer, "conv1d-channels-last": conv1d_layout,
     "eager-kept": eager_kept,
 }
-COMPILE_VARIANTS: dict[str, Variant] = {"compile": compiled(False), "compile+static-chain": compiled(True)}
+COMPILE_VARIANTS: dict[str, Variant] = {
+    "compile": compiled(None), "compile+chain-cudagraphs": compiled("cudagraphs"), "compile+chain-inductor":
+    compiled("inductor"),
+}
 
 
 def interleaved(spec: RunSpec, data: Any, plan: Any, variants: dict[str, Variant], warmup: int, steps: int,
@@ -170,9 +179,16 @@ def interleaved(spec: RunSpec, data: Any, plan: Any, variants: dict[str, Variant
         if applied is not None:
             runs[name] = (step, applied)
     result: dict[str, Any] = {"method": spec.method, "encoder": spec.encoder, "batch_size": plan.batch_size,
-                              "variants": {}}
-    for name, (step, applied) in runs.items():
-        warm = [timed(lambda: step(cached), device) for _ in range(warmup)]
+                              "variants": {}, "failed": {}}
+    for name, (step, applied) in list(runs.items()):
+        try:  # the warm-up pays compilation: a variant that fails there is dropped, the others go on
+            warm = [timed(lambda: step(cached), device) for _ in range(warmup)]
+        except Exception as error:
+            if name == "baseline":
+                raise
+            result["failed"][name] = {"applied": applied, "error": repr(error)[:2000]}
+            del runs[name]
+            continue
         result["variants"][name] = {"applied": applied, "warmup_s": warm, "step_s": []}
     for _ in range(steps):
         for name, (step, _) in runs.items():
@@ -244,7 +260,8 @@ def summary(document: dict[str, Any]) -> list[str]:
     """One line per pair: steps/s of each variant and its ratio to the baseline."""
     lines = []
     for pair in document["pairs"]:
-        cells = [f"{name} {v['steps_per_s']:.2f}/s ({v['speedup_vs_baseline']:.2f}x)" for name, v in pair["variants"].items()]
+        cells = [f"{name} {v['steps_per_s']:.2f}/s ({v['speedup_vs_baseline']:.2f}x)"
+                 for name, v in pair["variants"].items()]
         chain = pair.get("chain")
         if chain:
             cells.append(f"chain subset {1e3 * chain['subset_s']:.1f} ms, static {1e3 * chain['static_s']:.1f} ms")

@@ -47,6 +47,7 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--batches", default="2,4", help="the two small batches counted")
     parser.add_argument("--bf16", action="store_true", help="count under CPU bf16 autocast (GPU-like dtypes)")
     parser.add_argument("--home", default=None)
+    parser.add_argument("--threads", type=int, default=None, help="torch CPU threads (counts do not depend on it)")
     return parser.parse_args()
 
 
@@ -64,6 +65,8 @@ def counted(spec: RunSpec, data, batch: int, bf16: bool) -> StepCounts:  # type:
 
 def main() -> None:
     args = parse_args()
+    if args.threads:
+        torch.set_num_threads(args.threads)
     protocol = load_protocol(args.protocol)
     target = protocol.pretrain.batch_size
     # the tiny synthetic corpus: the counts depend on the batch's shapes, not on which songs fill it

@@ -18,6 +18,7 @@ accuracy, 1.96 sqrt(p (1 - p) / n), marked ``~``.
 
     python benchmarks/task_headroom.py --protocol cpu --encoders effnet --home /tmp/headroom
     python benchmarks/task_headroom.py --tasks synth-genre synth-pitch --seeds 0 1 2 --markdown
+    python benchmarks/task_headroom.py --home /tmp/headroom --from-records   # the table of what is there
 
 Prints one row per (task, encoder); with several seeds, floor and ceiling are means over seeds.
 """
@@ -25,6 +26,7 @@ Prints one row per (task, encoder); with several seeds, floor and ceiling are me
 from __future__ import annotations
 
 import argparse
+import json
 import math
 import statistics
 import sys
@@ -57,13 +59,32 @@ def headline_and_resolution(record: dict[str, Any]) -> tuple[float, float, bool]
     return value, float("nan"), True
 
 
-def measure(task: str, encoder: str, protocol_name: str, seeds: list[int], home: Path, options: RunOptions) -> dict:
-    protocol = load_protocol(protocol_name)
-    row: dict[str, Any] = {"task": task, "encoder": encoder}
+def stored_record(home: Path, protocol: str, method: str, encoder: str, task: str, seed: int) -> dict[str, Any] | None:
+    """The newest record of that cell in ``home`` (``--from-records``), or None."""
+    found = []
+    for path in (home / "records" / protocol).glob("*.json"):
+        record = json.loads(path.read_text())
+        if (record.get("method"), record.get("encoder"), record.get("task"), record.get("seed")) == (
+                method, encoder, task, seed):
+            found.append(record)
+    return max(found, key=lambda r: r.get("created", "")) if found else None
+
+
+def cell(method: str, encoder: str, task: str, seed: int, args: argparse.Namespace, options: RunOptions) -> dict | None:
+    if args.from_records:
+        return stored_record(args.home, args.protocol, method, encoder, task, seed)
+    spec = RunSpec(method, encoder, load_protocol(args.protocol), task=task, seed=seed)
+    return run_benchmark(spec, args.home, options)[0]
+
+
+def measure(task: str, encoder: str, args: argparse.Namespace, options: RunOptions) -> dict:
+    row: dict[str, Any] = {"task": task, "encoder": encoder, "test_clips": "?", "corpus_version": None}
     for role, method in (("floor", "random-init"), ("ceiling", "supervised")):
         values, widths, approximate, extra = [], [], False, {}
-        for seed in seeds:
-            record, _ = run_benchmark(RunSpec(method, encoder, protocol, task=task, seed=seed), home, options)
+        for seed in args.seeds:
+            record = cell(method, encoder, task, seed, args, options)
+            if record is None:  # --from-records and the cell was never run
+                continue
             value, width, approx = headline_and_resolution(record)
             values.append(value)
             widths.append(width)
@@ -74,13 +95,16 @@ def measure(task: str, encoder: str, protocol_name: str, seeds: list[int], home:
                          "early_stopped": stopping["early_stopped"]}
             row["test_clips"] = record["dataset"]["clips"]["test"]
             row["corpus_version"] = (record.get("dataset") or {}).get("corpus_version")
-        row[role] = statistics.fmean(values)
+        row[role] = statistics.fmean(values) if values else float("nan")
         row[f"{role}_seeds"] = values
-        row[f"{role}_resolution"] = max(widths)
+        row[f"{role}_resolution"] = max(widths) if widths else float("nan")
         row[f"{role}_approximate"] = approximate
         row.update({f"ceiling_{k}": v for k, v in extra.items()})
     row["headroom"] = row["ceiling"] - row["floor"]
     row["resolution"] = max(row["floor_resolution"], row["ceiling_resolution"])
+    if math.isnan(row["resolution"]):  # a missing side: the other's width
+        floor_width, ceiling_width = row["floor_resolution"], row["ceiling_resolution"]
+        row["resolution"] = floor_width if math.isnan(ceiling_width) else ceiling_width
     row["approximate"] = row["floor_approximate"] or row["ceiling_approximate"]
     row["met"] = row["headroom"] >= MIN_HEADROOM and row["resolution"] <= row["headroom"] / LEVELS
     return row
@@ -94,9 +118,9 @@ def render(rows: list[dict[str, Any]], markdown: bool) -> str:
         kind = TASKS.get(row["task"]).obj().kind
         mark = "~" if row["approximate"] else ""
         steps = f"{row.get('ceiling_steps', '?')} (best {row.get('ceiling_best_step', '?')})"
+        met = "not measured" if math.isnan(row["headroom"]) else "yes" if row["met"] else "no"
         lines.append([row["task"], row["encoder"], HEADLINE[kind], str(row["test_clips"]), f"{row['floor']:.2f}",
-                      f"{row['ceiling']:.2f}", f"{row['headroom']:+.2f}", f"{mark}{row['resolution']:.2f}", steps,
-                      "yes" if row["met"] else "no"])
+                      f"{row['ceiling']:.2f}", f"{row['headroom']:+.2f}", f"{mark}{row['resolution']:.2f}", steps, met])
     if markdown:
         return "\n".join(["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
                          + ["| " + " | ".join(line) + " |" for line in lines])
@@ -112,12 +136,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seeds", nargs="+", type=int, default=[0])
     parser.add_argument("--home", type=Path, required=True, help="a bench home (a fresh one measures from scratch)")
     parser.add_argument("--markdown", action="store_true", help="a markdown table (for docs/TASKS.md)")
+    parser.add_argument("--from-records", action="store_true",
+                        help="read the cells' records already in the home instead of running them (missing: nan)")
     args = parser.parse_args(argv)
     options = RunOptions(progress=False)
     rows = []
     for task in args.tasks:
         for encoder in args.encoders:
-            rows.append(measure(task, encoder, args.protocol, args.seeds, args.home, options))
+            rows.append(measure(task, encoder, args, options))
             print(f"measured {task} x {encoder}", file=sys.stderr, flush=True)
     print(f"protocol {args.protocol}, seeds {args.seeds}; metric in points; resolution = 95 % bootstrap half-width "
           f"over test clips (max of floor and ceiling); target: headroom >= {MIN_HEADROOM:g} and resolution <= "

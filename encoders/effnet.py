@@ -10,14 +10,16 @@ COLA builds ``tf.keras.applications.EfficientNetB0(include_top=False, weights=No
 (google-research/google-research cola/network.py), whose defaults differ from timm's: stochastic
 depth ("drop connect") 0.2, scaled per block by its index as timm scales ``drop_path_rate``, and
 Keras's BatchNormalization, epsilon 1e-3 and momentum 0.99 (torch's momentum 0.01), where timm
-uses 0, 1e-5 and 0.1. We take Keras's. Keras's model also rescales its input by 1/255 before the
+uses 0, 1e-5 and 0.1. We take Keras's, with one departure: a block's branch is dropped for the
+whole batch at once, not per example (:class:`BatchDropPath` says why). Keras's model also rescales its input by 1/255 before the
 stem (a Rescaling layer, TF >= 2.3); the stem's batch norm undoes any constant scale up to its
 epsilon, so that layer is not copied.
 """
 
 from __future__ import annotations
 
-from torch import Tensor
+import torch
+from torch import Tensor, nn
 
 from ssl_music_bench.contracts.encoder import Encoder
 from ssl_music_bench.contracts.registry import register_encoder
@@ -27,6 +29,31 @@ from ssl_music_bench.encoders.logmel import LogMel, LogMelConfig
 KERAS_DROP_CONNECT_RATE = 0.2
 KERAS_BN_EPSILON = 1e-3
 KERAS_BN_MOMENTUM = 0.01  # Keras's momentum 0.99: the running statistics keep 0.99 of their value
+
+
+
+class BatchDropPath(nn.Module):
+    """Stochastic depth at Keras's drop-connect rate, one draw per block and training step for the
+    whole batch (Huang et al. 2016's original form): the residual branch is dropped with
+    probability ``drop_prob``, else scaled by 1 / (1 - drop_prob), as Keras and timm scale it.
+
+    Keras (``Dropout(rate, noise_shape=(None, 1, 1, 1))``) and timm draw per example instead. A
+    per-example draw cannot be made the same with N processes as with one: methods embed their
+    views concatenated in one pass, so a process's rows are not a slice of the one-process batch
+    (train/distributed.py ``draw`` assumes they are). One scalar per step, drawn from the
+    per-step seed, is the same in every process, so N processes train like one
+    (tests/train/test_distributed.py)."""
+
+    def __init__(self, drop_prob: float) -> None:
+        super().__init__()
+        self.drop_prob = drop_prob
+
+    def forward(self, x: Tensor) -> Tensor:
+        if not self.training or self.drop_prob == 0.0:
+            return x
+        keep = 1.0 - self.drop_prob
+        kept = torch.rand((), device=x.device) < keep
+        return x * (kept.to(x.dtype) / keep)
 
 
 @register_encoder("effnet", paper="Tan & Le, ICML 2019; as used by COLA (Saeed, Grangier & Zeghidour, ICASSP 2021)")
@@ -55,6 +82,10 @@ class EfficientNetB0(Encoder):
             "efficientnet_b0", pretrained=False, in_chans=1, num_classes=0, global_pool="",
             drop_path_rate=KERAS_DROP_CONNECT_RATE, bn_eps=KERAS_BN_EPSILON, bn_momentum=KERAS_BN_MOMENTUM,
         )
+        for stage in self.backbone.blocks:  # timm's (= Keras's) per-block rates, one draw per batch
+            for block in stage:
+                rate = getattr(block.drop_path, "drop_prob", 0.0)
+                block.drop_path = BatchDropPath(rate) if rate else nn.Identity()
 
     def frontend(self, wave: Tensor) -> Tensor:
         self.check_input(wave)

@@ -11,7 +11,8 @@ Two views of each song are independent random crops of 59,049 samples, each cut 
 clip (CLMR's ``ComposeMany([RandomResizedCrop(audio_length), RandomApply(...), ...],
 num_augmented_samples=2)`` on every clip of its ``ContrastiveDataset``: the crop is the first
 transform of each view), so two views of a 30 s clip overlap only about one time in five; each
-view is then passed through the augmentation chain (polarity, noise, gain, filter, delay, pitch, reverb; ssl_music_bench/augment).
+view is then passed through the augmentation chain (polarity, noise, gain, filter, delay, pitch,
+reverb; ssl_music_bench/augment).
 The encoder's output h goes through the projection g(h) = W2 ReLU(W1 h) and the NT-Xent loss
 over the 2N views, with cosine similarity and temperature tau = 0.5:
 

@@ -126,7 +126,8 @@ def window_envelope(window: Tensor, hop: int, counts: Tensor, blocks: int, fewes
     parts = window.shape[0] // hop
     squared = window.pow(2)
     block = torch.arange(blocks, device=window.device)
-    if (int(counts.min()) if fewest is None else fewest) < parts - 1:  # fewer frames than a window has blocks: plain sums
+    fewest = int(counts.min()) if fewest is None else fewest
+    if fewest < parts - 1:  # fewer frames than a window has blocks: plain sums
         rows = []
         for count in counts.tolist():
             sums = overlap_add(squared.expand(1, count, parts * hop).contiguous(), hop)[0]

@@ -16,8 +16,8 @@ from rich.console import Console
 from rich.markup import escape
 
 from ssl_music_bench.cli.data import command_prepare, command_separate
-from ssl_music_bench.cli.export import command_export
 from ssl_music_bench.cli.experiment import command_experiment
+from ssl_music_bench.cli.export import command_export
 from ssl_music_bench.cli.grid import command_grid
 from ssl_music_bench.cli.parser import build_parser
 from ssl_music_bench.cli.pipeline import command_demo, command_embed, command_run

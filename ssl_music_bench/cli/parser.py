@@ -27,6 +27,17 @@ def _seed_list(text: str) -> list[int]:
     return [_seed(item.strip()) for item in text.split(",") if item.strip()] or [_seed(text)]
 
 
+def _fraction_list(text: str) -> list[float]:
+    """Comma-separated label fractions in (0, 1], e.g. "0.01,0.1,1" (`bench grid`)."""
+    try:
+        fractions = [float(item) for item in text.split(",") if item.strip()]
+    except ValueError:
+        fractions = []
+    if not fractions or not all(0 < f <= 1 for f in fractions):
+        raise argparse.ArgumentTypeError(f"expected comma-separated fractions in (0, 1], e.g. 0.01,0.1,1, not {text!r}")
+    return fractions
+
+
 def _at_least_one(text: str) -> int:
     try:
         count = int(text)
@@ -165,7 +176,7 @@ def build_parser() -> argparse.ArgumentParser:
     grid.add_argument("--encoders", nargs="+", action="extend", help="encoders (default: all each method accepts)")
     grid.add_argument("--tasks", nargs="+", action="extend", help="tasks (default: synth-*)")
     grid.add_argument("--seeds", type=_seed_list, help="comma-separated seeds (default: the protocol's)")
-    grid.add_argument("--label-fractions", type=lambda text: [float(f) for f in text.split(",") if f.strip()],
+    grid.add_argument("--label-fractions", type=_fraction_list,
                       help="comma-separated label fractions, e.g. 0.01,0.1,1 (default 1)")
     grid.add_argument("--set", action="append", default=[], metavar="NAME=VALUE", dest="settings",
                       help="override a method setting in every cell (repeatable)")

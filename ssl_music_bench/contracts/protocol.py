@@ -97,8 +97,8 @@ class Protocol:
     seeds: tuple[int, ...] = (0,)
     sha256: str = ""
     source: dict[str, str] = field(default_factory=dict)
-    # A reproduction protocol names the paper whose recipe it follows (a key of
-    # report/reported.py's PAPERS); "" for a comparison protocol such as v1.
+    # A reproduction protocol names the paper whose recipe it follows (a key of PAPERS below);
+    # "" for a comparison protocol such as v1.
     reproduces: str = ""
     # [task_probe.<task>] tables: a task's probe where the paper probes it differently (MSCOL's
     # NSynth MLP); each key given there replaces [probe]'s for that task only.
@@ -146,10 +146,15 @@ def load_protocol(name_or_path: str) -> Protocol:
 
 
 LAYOUT = ("A protocol file has top-level name, version, description, synth_size and seeds, and the tables "
-          "[pretrain], [probe] and [ceiling] (see ssl_music_bench/contracts/protocols/cpu.toml).")
+          "[pretrain] and [probe], and optionally [ceiling], the supervised baseline's budget (see ssl_music_bench/contracts/protocols/cpu.toml).")
 MAX_SEED = 2**32 - 1  # numpy's and Lightning's seeds are 32-bit
 PRECISIONS = ("32-true", "64-true", "16-mixed", "bf16-mixed", "16-true", "bf16-true")  # Lightning's names
 OPTIMIZERS = ("method", "adam", "lars")
+# the papers a reproduction protocol may follow (``reproduces``); report/reported.py holds their rows
+PAPERS = {
+    "clmr": "Spijkervet & Burgoyne, ISMIR 2021",
+    "mscol": "Garoufis et al., SMC 2023 (mean of 5 runs)",
+}
 SCHEDULES = ("method", "constant", "cosine", "halve-at-half")
 EARLY_STOP_METRICS = ("loss", "accuracy")
 
@@ -314,11 +319,8 @@ class _Checker:
                 raise self.fail(f"task_probe.{task}", task, f"a task name ({', '.join(TASKS.names())})")
             self.probe_ranges(f"task_probe.{task}", settings, PROBES.names())
         self.optimiser_ranges(pretrain)
-        if protocol.reproduces:
-            from ssl_music_bench.report.reported import PAPERS
-
-            if protocol.reproduces not in PAPERS:
-                raise self.fail("reproduces", protocol.reproduces, f"one of {', '.join(PAPERS)} (report/reported.py)")
+        if protocol.reproduces and protocol.reproduces not in PAPERS:
+            raise self.fail("reproduces", protocol.reproduces, f"one of {', '.join(PAPERS)}")
 
     def probe_ranges(self, prefix: str, probe: ProbeSettings, kinds: list[str]) -> None:
         """The ranges of one probe table ([probe]'s first ones are checked above, with the rest)."""

@@ -17,7 +17,7 @@ Each row says what it is where that decides whether it may be compared (docs/FAC
 - CLMR's CPC row used CPC's own 7-layer convolutional encoder (Spijkervet/CLMR branch v1,
   modules/cpc), not SampleCNN.
 
-Under a reproduction protocol (its ``reproduces`` names a key of :data:`PAPERS`) only that
+Under a reproduction protocol (its ``reproduces`` names a key of ``PAPERS``) only that
 paper's rows are shown; under a comparison protocol (v1, cpu, a user's) all of them.
 """
 
@@ -26,15 +26,12 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-PAPERS = {
-    "clmr": "Spijkervet & Burgoyne, ISMIR 2021",
-    "mscol": "Garoufis et al., SMC 2023 (mean of 5 runs)",
-}
+from ssl_music_bench.contracts.protocol import PAPERS
 
 
 @dataclass(frozen=True)
 class ReportedRow:
-    paper: str  # a key of PAPERS
+    paper: str  # a key of PAPERS (contracts/protocol.py)
     method: str  # the registered method the row reproduces
     encoder: str
     tasks: dict[str, dict[str, float]]  # task -> metric -> fraction

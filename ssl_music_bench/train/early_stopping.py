@@ -94,7 +94,9 @@ class ValidationEarlyStopping(Callback):
             if self._restored_plateau is not None:  # a resumed training continues its schedule
                 self._plateau.load_state_dict(self._restored_plateau)
 
-    def on_train_batch_end(self, trainer: pl.Trainer, module: pl.LightningModule, outputs, batch, batch_idx: int) -> None:  # type: ignore[no-untyped-def]
+    def on_train_batch_end(  # type: ignore[no-untyped-def]
+        self, trainer: pl.Trainer, module: pl.LightningModule, outputs, batch, batch_idx: int
+    ) -> None:
         step = trainer.global_step
         if step % self.settings.validate_every_steps != 0 and step != trainer.max_steps:
             return

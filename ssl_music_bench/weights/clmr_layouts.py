@@ -62,7 +62,7 @@ LAYOUTS = {
                "encoder.", "conv{n}", ("projector.",)),
         Layout("clmr-2.0", "released 2.0", "Spijkervet/CLMR tag 2.0, modules/sample_cnn.py, modules/simclr.py",
                "encoder.", "sequential.{k}", ("projector.",)),
-        Layout("clmr-lightning", "CLMR Lightning checkpoint",
+        Layout("clmr-lightning", "Lightning checkpoint",
                "Spijkervet/CLMR master, clmr/modules/contrastive_learning.py, clmr/utils/checkpoint.py",
                "model.encoder.", "sequential.{k}", ("",)),  # CLMR's loader takes model.encoder.* only
     )

@@ -2,7 +2,8 @@
 
 COLA (google-research/google-research cola/network.py) calls
 ``tf.keras.applications.EfficientNetB0(include_top=False, weights=None)``: drop connect 0.2
-(scaled per block by block index / 16), BatchNormalization epsilon 1e-3, momentum 0.99.
+(scaled per block by block index / 16), BatchNormalization epsilon 1e-3, momentum 0.99. The
+branch is dropped per batch, not per example (encoders/effnet.py BatchDropPath says why).
 """
 
 from __future__ import annotations
@@ -34,9 +35,27 @@ def test_drop_connect_acts_in_training_only() -> None:
         first, second = encoder.frames(features), encoder.frames(features)
     assert torch.equal(first, second)  # evaluation: deterministic
     encoder.train()
+    outputs = []
+    for seed in range(8):  # a block's branch is dropped for the whole batch: some seeds drop none
+        torch.manual_seed(seed)
+        with torch.no_grad():
+            outputs.append(encoder.frames(features))
+    assert not all(torch.allclose(outputs[0], other) for other in outputs[1:])  # training: blocks dropped at random
+    torch.manual_seed(3)
     with torch.no_grad():
-        torch.manual_seed(1)
-        third = encoder.frames(features)
-        torch.manual_seed(2)
-        fourth = encoder.frames(features)
-    assert not torch.allclose(third, fourth)  # training: blocks are dropped at random
+        assert torch.equal(encoder.frames(features), outputs[3])  # ... from the step's seed
+
+
+def test_a_dropped_branch_is_dropped_for_the_whole_batch() -> None:
+    from ssl_music_bench.encoders.effnet import BatchDropPath
+
+    layer = BatchDropPath(0.5).train()
+    x = torch.ones(6, 3, 2, 2)
+    seen = set()
+    for seed in range(20):
+        torch.manual_seed(seed)
+        out = layer(x)
+        assert torch.all(out == out[0, 0, 0, 0])  # one decision for every example
+        seen.add(float(out[0, 0, 0, 0]))
+    assert seen == {0.0, 2.0}  # dropped, or kept and scaled by 1 / (1 - 0.5)
+    assert torch.equal(layer.eval()(x), x)

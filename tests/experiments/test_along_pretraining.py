@@ -31,9 +31,12 @@ def test_the_option_and_the_protocol_setting_are_checked() -> None:
     with pytest.raises(BenchError, match="--probe-every -1"):
         probing_every(protocol, -1)
     text = Path(str(load_protocol.__code__.co_filename)).parent.joinpath("protocols", "cpu.toml").read_text()
-    assert parse_protocol(text.replace("steps = 20", "steps = 20\nprobe_every = 5")).pretrain.probe_every == 5
+    def with_line(line: str) -> str:  # the line in [pretrain], right after its header
+        return text.replace("[pretrain]\n", f"[pretrain]\n{line}\n", 1)
+
+    assert parse_protocol(with_line("probe_every = 5")).pretrain.probe_every == 5
     with pytest.raises(BenchError, match="pretrain.probe_every"):
-        parse_protocol(text.replace("steps = 20", "steps = 20\nprobe_every = -5"))
+        parse_protocol(with_line("probe_every = -5"))
 
 
 def test_a_run_probes_its_snapshots_and_the_plot_draws_the_curve(

@@ -88,9 +88,10 @@ def test_aligned_crops_share_their_offset() -> None:
 
 
 def crops_seen(method: MSA, batch: dict[str, Tensor]) -> tuple[Tensor, Tensor]:
+    """The anchor and positive crops the method embeds (the encoder itself is not run: only the crops matter)."""
     seen: list[Tensor] = []
-    embed = method.embed
-    method.embed = lambda waves: (seen.append(waves), embed(waves))[1]  # type: ignore[method-assign]
+    width = method.config.embedding_dim
+    method.embed = lambda waves: (seen.append(waves), waves[:, :width].tanh())[1]  # type: ignore[method-assign]
     loss = method.training_loss(batch)
     assert torch.isfinite(loss)
     return seen[0].chunk(2)

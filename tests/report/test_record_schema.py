@@ -65,8 +65,8 @@ def test_bench_table_csv_holds_only_data(tmp_path: Path, capsys: pytest.CaptureF
     assert main(["table", "--format", "csv", "--home", str(tmp_path)]) == 0
     captured = capsys.readouterr()
     rows = list(csv.reader(io.StringIO(captured.out)))
-    assert rows[0][:3] == ["protocol", "method", "encoder"] and len(rows) == 3
-    assert {row[2] for row in rows[1:]} == {"effnet", "samplecnn"}
+    assert rows[0][:4] == ["protocol", "corpus_version", "method", "encoder"] and len(rows) == 3
+    assert {row[3] for row in rows[1:]} == {"effnet", "samplecnn"}
     assert "warning: skipping" in captured.err and "Traceback" not in captured.err
 
 

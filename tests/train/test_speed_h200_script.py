@@ -6,7 +6,11 @@ from __future__ import annotations
 
 import importlib.util
 import json
+from collections.abc import Iterator
 from pathlib import Path
+
+import pytest
+import torch
 
 SCRIPT = Path(__file__).resolve().parents[2] / "benchmarks" / "h200_speed.py"
 
@@ -16,6 +20,15 @@ def load_script():  # type: ignore[no-untyped-def]
     module = importlib.util.module_from_spec(spec)  # type: ignore[arg-type]
     spec.loader.exec_module(module)  # type: ignore[union-attr]
     return module
+
+
+@pytest.fixture(autouse=True)
+def one_thread() -> Iterator[None]:
+    """One torch thread: on a shared 2-core machine OpenMP's second thread mostly waits for a core."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
 
 
 def test_dry_run_writes_every_phase(shared_home: Path, tmp_path: Path) -> None:
@@ -29,6 +42,7 @@ def test_dry_run_writes_every_phase(shared_home: Path, tmp_path: Path) -> None:
     assert (pair["method"], pair["encoder"]) == ("clmr", "effnet")
     # conv1d-channels-last does not apply to EfficientNet-B0 (2-D convolutions only)
     assert set(pair["variants"]) == {"baseline", "static-chain", "fused-optimizer", "eager-kept"}
+    assert pair["failed"] == {}
     assert pair["variants"]["eager-kept"]["applied"] == {"static_chain": True, "fused_optimizer": True}
     for entry in pair["variants"].values():
         assert len(entry["step_s"]) == 1 and entry["fastest_s"] > 0 and entry["speedup_vs_baseline"] > 0

@@ -103,7 +103,7 @@ def samplecnn_with(weights_path: Path) -> torch.nn.Module:
 @pytest.mark.parametrize(("build", "layout", "label"), [
     (layout_2_0, "clmr-2.0", "released 2.0"),
     (layout_1_0, "clmr-1.0", "released 1.0"),
-    (layout_lightning, "clmr-lightning", "CLMR Lightning checkpoint"),
+    (layout_lightning, "clmr-lightning", "Lightning checkpoint"),
 ])
 def test_each_layout_embeds_as_clmrs_samplecnn(tmp_path: Path, build, layout: str, label: str) -> None:
     blocks = clmr_blocks()
@@ -193,8 +193,14 @@ def test_unknown_layout_and_wrong_pairing(tmp_path: Path) -> None:
         RunSpec("cola", "samplecnn", load_protocol("cpu"), weights=load_external_weights(path))
 
 
+@pytest.mark.parametrize(("build", "layout", "row"), [
+    (layout_2_0, "clmr-2.0", "clmr (released 2.0)"),
+    (layout_1_0, "clmr-1.0", "clmr (released 1.0)"),
+    (layout_lightning, "clmr-lightning", "clmr (Lightning checkpoint)"),
+])
 def test_bench_run_with_weights_probes_them_and_caches_by_file_hash(
-        shared_home: Path, tiny_protocol_file: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+        shared_home: Path, tiny_protocol_file: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str],
+        build, layout: str, row: str) -> None:
     from ssl_music_bench.contracts.protocol import load_protocol
     from ssl_music_bench.contracts.registry import TASKS
     from ssl_music_bench.data.audio import resample
@@ -204,20 +210,22 @@ def test_bench_run_with_weights_probes_them_and_caches_by_file_hash(
 
     blocks = clmr_blocks(seed=7)
     path = tmp_path / "clmr_checkpoint_10000.pt"
-    torch.save({k: v.float() for k, v in layout_2_0(blocks).items()}, path)
+    torch.save(build([{k: v.float() for k, v in block.items()} for block in blocks]), path)
     args = ["run", "--method", "clmr", "--encoder", "samplecnn", "--task", "synth-genre", "--protocol",
             str(tiny_protocol_file), "--weights", str(path), "--no-progress", "--home", str(shared_home)]
     assert main(args) == 0
-    assert main([*args, "--seed", "1"]) == 0
     err = capsys.readouterr().err
     assert "pretraining clmr" not in err and "no pretraining" in err
     folder = shared_home / "records" / "test-tiny"
-    first = json.loads((folder / "clmr_released_2.0__samplecnn__synth-genre__seed0.json").read_text())
-    second = json.loads((folder / "clmr_released_2.0__samplecnn__synth-genre__seed1.json").read_text())
-    assert first["method"] == "clmr (released 2.0)" and first["method_name"] == "clmr"
-    assert first["weights"]["sha256"] == file_sha256(path) and first["weights"]["layout"] == "clmr-2.0"
+    stem = row.replace(" (", "_").replace(" ", "_").rstrip(")")
+    first = json.loads((folder / f"{stem}__samplecnn__synth-genre__seed0.json").read_text())
+    assert first["method"] == row and first["method_name"] == "clmr"
+    assert first["weights"]["sha256"] == file_sha256(path) and first["weights"]["layout"] == layout
     assert first["pretraining"]["steps"] == 0 and first["pretraining"]["weights_sha256"] == file_sha256(path)
-    assert second["reused_embeddings"] == ["train", "valid", "test"]  # cached under the file's hash
+    if layout == "clmr-2.0":  # another probe seed: the embeddings are cached under the file's hash
+        assert main([*args, "--seed", "1"]) == 0
+        second = json.loads((folder / f"{stem}__samplecnn__synth-genre__seed1.json").read_text())
+        assert second["reused_embeddings"] == ["train", "valid", "test"]
     # the cached embeddings are CLMR's forward of every chunk (float32 pipeline vs float64 reference)
     data = TASKS.get("synth-genre").obj().load(shared_home, load_protocol(str(tiny_protocol_file)))
     indices = data.indices["test"]
@@ -229,8 +237,9 @@ def test_bench_run_with_weights_probes_them_and_caches_by_file_hash(
     reference = reference_forward([{k: v.float().double() for k, v in b.items()} for b in blocks], chunks.double())
     assert cached[0].shape == reference.shape
     assert torch.allclose(cached[0].double(), reference, rtol=1e-3, atol=1e-4 * reference.abs().max().item())
+    capsys.readouterr()
     table = main(["table", "--protocol", "test-tiny", "--home", str(shared_home)])
-    assert table == 0 and "clmr (released 2.0)" in capsys.readouterr().out
+    assert table == 0 and row in capsys.readouterr().out
 
 
 def test_bench_embed_with_weights(tmp_path: Path, home: Path) -> None:

@@ -87,7 +87,8 @@ def _roofline_lines(document: dict[str, Any]) -> list[str]:
     measured = "measured ms" if on_device else f"measured ms (on {document['device_name']}, not the {first['device']})"
     lines = [
         "",
-        f"Roofline on the {first['device']} ({first['bf16_tflops']:g} TFLOP/s bf16, {first['memory_tb_per_s']:g} TB/s): "
+        f"Roofline on the {first['device']} ({first['bf16_tflops']:g} TFLOP/s bf16, "
+        f"{first['memory_tb_per_s']:g} TB/s): "
         "FLOPs = matmuls and convolutions, forward + backward; bytes = 2 x saved activations + 10 x parameter "
         "bytes, a lower bound (ssl_music_bench/train/speed/roofline.py)"
         + ("." if on_device else "; measured / bound only on that GPU."),
