@@ -146,7 +146,8 @@ def load_protocol(name_or_path: str) -> Protocol:
 
 
 LAYOUT = ("A protocol file has top-level name, version, description, synth_size and seeds, and the tables "
-          "[pretrain] and [probe], and optionally [ceiling], the supervised baseline's budget (see ssl_music_bench/contracts/protocols/cpu.toml).")
+          "[pretrain] and [probe], and optionally [ceiling], the supervised baseline's budget "
+          "(see ssl_music_bench/contracts/protocols/cpu.toml).")
 MAX_SEED = 2**32 - 1  # numpy's and Lightning's seeds are 32-bit
 PRECISIONS = ("32-true", "64-true", "16-mixed", "bf16-mixed", "16-true", "bf16-true")  # Lightning's names
 OPTIMIZERS = ("method", "adam", "lars")
