@@ -67,6 +67,9 @@ class EfficientNetB0(Encoder):
     # kernel launches, and NHWC was faster for some methods and slower for others (0.8-1.2x,
     # docs/PERFORMANCE.md). `bench speed --channels-last on` measures it for other sizes.
     channels_last = False
+    # 2: Keras's batch-norm epsilon and momentum and drop-connect 0.2, as COLA's EfficientNetB0
+    # (1: timm's defaults), so weights trained by revision 1 compute something else here
+    revision = 2
     embed_dim = 1280
     frame_dim = 1280
     sequence_hop = 32 * 160  # the backbone's time stride x the mel hop: one frame per 320 ms

@@ -90,6 +90,9 @@ class CLMR(Method):
     accepts = frozenset({"wave", "mel"})  # the chain acts on the wave, before any frontend
     audio_keys = ("audio", SECOND_VIEW)
     config_class = CLMRConfig
+    # 2: each view an independent crop of the whole clip, as CLMR's code (1: two crops of one
+    # excerpt two crops long, which always overlapped)
+    revision = 2
 
     def __init__(self, encoder: Encoder, config: CLMRConfig | None = None) -> None:
         super().__init__(encoder, config)

@@ -131,6 +131,9 @@ class CPC(Method):
 
     accepts = frozenset({"wave", "mel"})  # any encoder with a frame sequence (Encoder.sequence)
     config_class = CPCConfig
+    # 2: the encoder's batch norm stays in evaluation mode while CPC trains, so no example's
+    # context sees the other examples' audio through the batch statistics (1: it did)
+    revision = 2
 
     def __init__(self, encoder: Encoder, config: CPCConfig | None = None) -> None:
         super().__init__(encoder, config)

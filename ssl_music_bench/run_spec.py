@@ -102,7 +102,27 @@ class RunSpec:
             "seed": self.seed,
             # only with --weights, so that every other run's checkpoint key stays as it was
             **({"weights_sha256": self.weights.sha256} if self.weights is not None else {}),
+            **self._code_versions(),
         }
+
+    def _code_versions(self) -> dict[str, Any]:
+        """What the code contributes to the weights beyond the settings: the method's and the
+        encoder's revisions and the synthetic corpus's version, each entering the key only once it
+        is above 1 (or the corpus's current version is), so the checkpoints of the first versions keep
+        their names while a changed method, architecture or corpus never reuses a stale checkpoint."""
+        versions: dict[str, Any] = {}
+        method_revision, encoder_revision = self.method_class.revision, ENCODERS.get(self.encoder).obj.revision
+        if method_revision > 1:
+            versions["method_revision"] = method_revision
+        if encoder_revision > 1:
+            versions["encoder_revision"] = encoder_revision
+        data = self.pretraining_data if self.method_class.needs_pretraining else None
+        if data is not None and data.startswith("synth-"):
+            from ssl_music_bench.data.synthetic_corpus import SYNTH_VERSION
+
+            if SYNTH_VERSION > 1:
+                versions["synth_version"] = SYNTH_VERSION
+        return versions
 
     def checkpoint_directory(self, home: Path) -> Path:
         """Where this run's pretrained weights are (or will be) stored under ``home``."""

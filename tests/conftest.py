@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import sys
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -45,3 +47,18 @@ def tiny_protocol_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
     path = tmp_path_factory.mktemp("protocols") / "test-tiny.toml"
     path.write_text(TINY_PROTOCOL)
     return path
+
+
+TINY_ENCODER = Path(__file__).parent / "experiments" / "tiny_encoder.py"
+
+
+@pytest.fixture(scope="module")
+def tiny_encoder() -> Iterator[Path]:
+    """A tiny test encoder (tests/experiments/tiny_encoder.py), registered for one test module: the
+    experiments' grids run on it (their `bench run` processes load it with --plugin)."""
+    from ssl_music_bench.contracts.registry import ENCODERS, load_plugin_file, plugin_module_name
+
+    load_plugin_file(TINY_ENCODER)
+    yield TINY_ENCODER
+    ENCODERS.unregister("test-tiny-mel")
+    sys.modules.pop(plugin_module_name(TINY_ENCODER), None)

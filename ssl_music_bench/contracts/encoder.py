@@ -40,6 +40,9 @@ class Encoder(nn.Module):
     # convolutions under bf16 can use the tensor cores without layout transposes; 1-D ones gain
     # nothing). Set it only where `bench speed --channels-last on/off` shows a gain.
     channels_last: ClassVar[bool] = False
+    # Raised by one when a change to the architecture makes stored weights compute something else
+    # (the keys and shapes may still fit): above 1 it enters the checkpoint key, as Method.revision.
+    revision: ClassVar[int] = 1
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)

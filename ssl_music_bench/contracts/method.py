@@ -32,6 +32,11 @@ class Method(nn.Module):
     # given to @register_method, the one place a method's description is declared.
     needs_pretraining: ClassVar[bool] = True
     uses_task_labels: ClassVar[bool] = False
+    # Raised by one when a change to the method's training (not to its settings, which are in the
+    # config) makes its stored checkpoints stale: a revision above 1 enters the checkpoint key, so
+    # the old checkpoints are no longer found and the method is pretrained again (never reused
+    # silently). Say in a comment beside it what each revision changed.
+    revision: ClassVar[int] = 1
 
     def __init__(self, encoder: Encoder, config: Any = None) -> None:
         # check_compatible refuses a pairing by name before any work; this guards direct

@@ -265,5 +265,6 @@ def method_label(method_name: str, overrides: dict[str, str]) -> str:
 
 
 def method_of_label(label: str) -> str:
-    """The registered method a row name of :func:`method_label` names: ``msa[sources=drums]`` -> ``msa``."""
-    return label.split("[", 1)[0]
+    """The registered method a row name of :func:`method_label` names: ``msa[sources=drums]`` -> ``msa``,
+    and a row of external weights (run_spec.RunSpec.label) too: ``clmr (released 2.0)`` -> ``clmr``."""
+    return label.split("[", 1)[0].split(" (", 1)[0]

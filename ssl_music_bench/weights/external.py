@@ -21,8 +21,9 @@ import torch
 from torch import Tensor
 
 from ssl_music_bench.errors import BenchError
+from ssl_music_bench.train.checkpoint import file_sha256
 from ssl_music_bench.weights.clmr_layouts import LAYOUTS, Layout, Mapped, detect_layout, map_to_samplecnn
-from ssl_music_bench.weights.read import file_sha256, read_weights_file
+from ssl_music_bench.weights.read import read_weights_file
 
 # Which method and encoder a layout's weights are (CLMR's: SimCLR's encoder, a SampleCNN). A run
 # with other ones is refused: the file holds no weights for another network.

@@ -12,7 +12,6 @@ the restricted unpickler can fill); nothing else is.
 from __future__ import annotations
 
 import argparse
-import hashlib
 import io
 import pickle
 import zipfile
@@ -26,14 +25,6 @@ from safetensors.torch import load_file
 from ssl_music_bench.errors import BenchError
 
 SAFETENSORS_SUFFIX = ".safetensors"
-
-
-def file_sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 # Lightning's AttributeDict (a dict subclass, under each of its module paths across versions): the

@@ -17,3 +17,16 @@ def test_the_summary_counts_columns_where_clmr_clears_the_floor_by_more_than_the
     line = demo_summary(records, 20, 16)
     assert "in 1 of 4 columns" in line and "20 pretraining steps of batch 16" in line
     assert "\n" not in line
+
+
+def test_the_summary_counts_the_ceiling_columns_and_names_the_ceiling_it_leaves_out() -> None:
+    def run(method: str, task: str, value: float) -> dict:
+        metric = "pr_auc" if task == "synth-tags" else "accuracy"
+        return {"method": method, "encoder": "effnet", "task": task, "metrics": {metric: value},
+                "resolution": {metric: 0.05}}
+
+    records = [run("random-init", "synth-genre", 0.30), run("supervised", "synth-genre", 0.30),
+               run("random-init", "synth-tags", 0.50), run("supervised", "synth-tags", 0.70)]
+    line = demo_summary(records, 20, 16)
+    assert "[ceiling] budget, in 1 of 2" in line  # equal to the floor on genre: not above it
+    assert "samplecnn's ceiling is left out" in line

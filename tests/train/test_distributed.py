@@ -152,7 +152,11 @@ def train_both(name: str, protocol: Protocol, home: Path, out: Path) -> tuple[li
 # (an AVX-512 Xeon; the same with torch 2.11.0 and 2.14.1, and at the commits of 2026-11-22 that
 # measured below 1e-3 on another machine), 0.99e-2 with oneDNN limited to SSE4.1, against 1.5 with
 # per-process batch norm (the control below). 5e-2 still fails a per-process batch norm 30-fold.
-AGREEMENT = {"clmr": 5e-2, "cola": 1e-3, "msa": 1e-3}
+# MSA: 2.3e-3 on this machine (the same in every run) since the commit that gave EfficientNet-B0
+# Keras's batch-norm settings and drop-connect and MSA its ablation switches (below 1e-3 before; which
+# of the two moved it was not isolated), where per-process batch norm deviates by ~1.5: 1e-2 keeps
+# a 150-fold margin.
+AGREEMENT = {"clmr": 5e-2, "cola": 1e-3, "msa": 1e-2}
 
 
 @pytest.mark.parametrize("name", ["clmr", "cola", "msa"])

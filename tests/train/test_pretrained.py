@@ -8,8 +8,10 @@ from pathlib import Path
 import pytest
 
 from ssl_music_bench.contracts.protocol import load_protocol
+from ssl_music_bench.data.synthetic_corpus import SYNTH_VERSION
 from ssl_music_bench.errors import BenchError
 from ssl_music_bench.run_spec import RunSpec
+from ssl_music_bench.train.checkpoint import checkpoint_key
 
 # tests/conftest.py's tiny protocol as it was when the names below were recorded (its hash is
 # part of every checkpoint's spec), kept here so that a change of the shared fixture does not
@@ -35,21 +37,34 @@ embed_batch_size = 16
 
 
 def test_checkpoint_names_are_those_of_stored_checkpoints(tmp_path: Path) -> None:
-    """The names the checkpoint specs of these runs had before RunSpec existed: a change of the
-    spec's keys or values would leave every stored checkpoint unfound (and pretrain again)."""
+    """The names the checkpoint specs of these runs have: a change of the spec's keys or values
+    leaves every stored checkpoint unfound (and pretrains again), so it must be on purpose.
+
+    The code's versions (method and encoder revisions, the synthetic corpus version) enter the
+    spec only above 1: without them, CLMR's spec is still the one that named the checkpoints
+    before RunSpec existed (its config is unchanged), so the key function itself never moved.
+    """
     path = tmp_path / "test-tiny.toml"
     path.write_text(RECORDED_PROTOCOL)
     protocol = load_protocol(str(path))
     names = [
-        (RunSpec("clmr", "effnet", protocol, task="synth-tags"), "clmr-effnet-fe3b8f81e8e1fb50"),
-        (RunSpec("clmr", "samplecnn", protocol, task="synth-genre"), "clmr-samplecnn-770bb8a5f65cc897"),
+        (RunSpec("clmr", "effnet", protocol, task="synth-tags"), "clmr-effnet-d6ac56f16f67cff8"),
+        (RunSpec("clmr", "samplecnn", protocol, task="synth-genre"), "clmr-samplecnn-99e429b3105de5e0"),
         (RunSpec("msa", "effnet", protocol, task="synth-tags", overrides={"sources": "drums,bass"}),
-         "msa-effnet-eac7ebfb89cd39a8"),
+         "msa-effnet-076e1bfb89ac6e03"),
         (RunSpec("supervised", "effnet", protocol, task="synth-genre", label_fraction=0.5),
-         "supervised-effnet-ba75730da0b88e37"),
+         "supervised-effnet-8d4b529d14d22b0e"),
     ]
     for spec, name in names:
         assert spec.checkpoint_directory(tmp_path) == tmp_path / "checkpoints" / name
+    code_versions = {"method_revision", "encoder_revision", "synth_version"}
+    for spec, name_before_versions in ((names[0][0], "fe3b8f81e8e1fb50"), (names[1][0], "770bb8a5f65cc897")):
+        spec_before = {k: v for k, v in spec.checkpoint_spec.items() if k not in code_versions}
+        assert checkpoint_key(spec_before) == name_before_versions
+    assert names[0][0].checkpoint_spec["method_revision"] == 2  # independent crops of the whole clip
+    assert names[0][0].checkpoint_spec["encoder_revision"] == 2  # Keras's EfficientNet-B0 settings
+    assert "encoder_revision" not in names[1][0].checkpoint_spec  # SampleCNN is unchanged
+    assert names[0][0].checkpoint_spec["synth_version"] == SYNTH_VERSION
     # one self-supervised checkpoint serves every task; the supervised baseline's is its task's
     assert (RunSpec("clmr", "effnet", protocol, task="synth-genre").checkpoint_spec
             == RunSpec("clmr", "effnet", protocol).checkpoint_spec)

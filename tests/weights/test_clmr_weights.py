@@ -206,7 +206,7 @@ def test_bench_run_with_weights_probes_them_and_caches_by_file_hash(
     from ssl_music_bench.data.audio import resample
     from ssl_music_bench.evaluate.cache import embedding_key, load_embeddings
     from ssl_music_bench.evaluate.embed import chunk
-    from ssl_music_bench.weights.read import file_sha256
+    from ssl_music_bench.train.checkpoint import file_sha256
 
     blocks = clmr_blocks(seed=7)
     path = tmp_path / "clmr_checkpoint_10000.pt"
