@@ -69,3 +69,11 @@ def test_bad_grid_files_are_one_paragraph(tmp_path: Path, text: str, message: st
 def test_a_grid_needs_a_protocol(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["grid", "--home", str(tmp_path), "--dry-run"]) == 2
     assert "needs a protocol" in capsys.readouterr().err
+
+
+def test_the_example_grid_file_is_a_valid_grid() -> None:
+    """examples/leaderboard_grid.toml, which the README and leaderboard/README.md point to, parses."""
+    example = Path(__file__).resolve().parents[2] / "examples" / "leaderboard_grid.toml"
+    config = load_grid_config(example)
+    assert config.protocol == "cpu" and config.seeds == [0, 1, 2] and config.jobs == 2
+    assert "supervised" in config.methods and len(config.tasks) == 4
