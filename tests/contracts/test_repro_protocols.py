@@ -46,7 +46,9 @@ def test_clmr_repro_is_clmr_2_0s_recipe() -> None:
     assert pretrain.optimizer == "lars" and math.isclose(pretrain.learning_rate, 0.075 * math.sqrt(96))
     assert (pretrain.weight_decay, pretrain.momentum, pretrain.schedule) == (1e-6, 0.9, "cosine")
     assert (pretrain.warmup_steps, pretrain.cosine_steps) == (30 * 194, 1_940_000)
-    assert protocol.method_settings == {"clmr": {"projection_dim": "128"}}
+    # CLMR 2.0's projection size, and its delay mix and noise probability through nested settings
+    assert protocol.method_settings == {"clmr": {"projection_dim": "128", "augment.delay_volume": "0.2",
+                                                 "augment.noise_p": "0.0"}}
     assert not protocol.probe.standardize and protocol.probe.early_stop_metric == "loss"
 
 
@@ -76,7 +78,9 @@ def test_cpc_repro_differs_where_clmrs_cpc_config_does() -> None:
 def test_method_settings_name_the_row_and_set_still_wins() -> None:
     protocol = load_protocol("clmr-repro")
     spec = RunSpec("clmr", "samplecnn", protocol, "mtat")
-    assert spec.config.projection_dim == 128 and spec.label == "clmr[projection_dim=128]"
+    assert spec.config.projection_dim == 128 and spec.config.augment.delay_volume == 0.2
+    assert spec.config.augment.noise_p == 0.0
+    assert spec.label == "clmr[augment.delay_volume=0.2,augment.noise_p=0.0,projection_dim=128]"
     overridden = RunSpec("clmr", "samplecnn", protocol, "mtat", overrides={"projection_dim": "64"})
     assert overridden.config.projection_dim == 64
     assert RunSpec("cola", "effnet", protocol, "mtat").label == "cola"  # settings of other methods only
