@@ -28,8 +28,9 @@ DEMO_METHOD = "clmr"
 DEMO_BASELINES = ("random-init", "supervised")
 DEMO_ENCODERS = ("samplecnn", "effnet")
 # The ceiling trains until its validation loss stops improving: minutes for EfficientNet-B0 on two
-# cores, but SampleCNN's steps are ~10x slower on a CPU (docs/PERFORMANCE.md), which would make the
-# demo take tens of minutes; its ceiling is one `bench run` away, and the demo's line says so.
+# cores, but SampleCNN's steps are 6-8x slower on a CPU (docs/PERFORMANCE.md's CPU tables), which
+# would make the demo take tens of minutes; its ceiling is one `bench run` away, and the demo's
+# line says so.
 DEMO_CEILING_ENCODERS = ("effnet",)
 DEMO_TASKS = ("synth-tags", "synth-genre")
 HEADLINE = {"synth-tags": "pr_auc", "synth-genre": "accuracy"}  # issue 12: PR-AUC for tagging
