@@ -485,6 +485,11 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     if fs in ("tmpfs", "ramfs"):
         print(f"warning: {work} is on {fs}: the stores live in memory whatever the reader does; use --dir on a disk")
     samples = round(args.excerpt_seconds * args.rate)
+    # the stores are removed afterwards: never build (and so never remove) a folder that was there before
+    existing = [work / f"store-{clips}clips" for clips in sizes.values() if (work / f"store-{clips}clips").exists()]
+    if existing:
+        raise SystemExit(f"{existing[0]} already exists; this benchmark builds its stores in new folders and "
+                         "removes them afterwards, so it does not touch it. Pass another --dir, or move that folder.")
     stores: dict[str, dict[str, Any]] = {}
     try:
         for name, clips in sizes.items():
