@@ -61,16 +61,25 @@ def label_fraction_curves(records: list[dict[str, Any]], task: str, metric: str,
         if record["task"] == task and metric in record["metrics"]:
             points[(record["method"], record["encoder"])][record.get("label_fraction", 1.0)].append(
                 100 * record["metrics"][metric])
+    curves = {row: [(f, statistics.mean(by_fraction[f])) for f in sorted(by_fraction)]
+              for row, by_fraction in sorted(points.items())}
+    return _lines(curves, "fraction of train labels", f"{metric} (%)", f"{task}: {metric} against label fraction",
+                  path, log_x=True)
+
+
+def _lines(curves: dict[tuple[str, str], list[tuple[float, float]]], x_label: str, y_label: str, title: str,
+           path: Path, log_x: bool = False) -> Path:
+    """One line of (x, mean) points per method + encoder, with a legend when there is any line."""
     figure, axes = plt.subplots(figsize=(6, 4))
-    for (method, encoder), by_fraction in sorted(points.items()):
-        fractions = sorted(by_fraction)
-        means = [statistics.mean(by_fraction[f]) for f in fractions]
-        axes.plot(fractions, means, marker="o", label=f"{method} + {encoder}")
-    axes.set_xscale("log")
-    axes.set_xlabel("fraction of train labels")
-    axes.set_ylabel(f"{metric} (%)")
-    axes.set_title(f"{task}: {metric} against label fraction")
-    if points:
+    for (method, encoder), points in curves.items():
+        xs, means = zip(*points)
+        axes.plot(xs, means, marker="o", label=f"{method} + {encoder}")
+    if log_x:
+        axes.set_xscale("log")
+    axes.set_xlabel(x_label)
+    axes.set_ylabel(y_label)
+    axes.set_title(title)
+    if curves:
         axes.legend(fontsize=7)
     return _save(figure, path)
 
@@ -114,14 +123,6 @@ def along_pretraining_points(records: list[dict[str, Any]], task: str, metric: s
 
 def along_pretraining_curves(records: list[dict[str, Any]], task: str, metric: str, path: Path) -> Path:
     """The test ``metric`` against pretraining steps, one line per method + encoder (mean over seeds)."""
-    figure, axes = plt.subplots(figsize=(6, 4))
-    curves = along_pretraining_points(records, task, metric)
-    for (method, encoder), points in curves.items():
-        steps, means, _ = zip(*points)
-        axes.plot(steps, means, marker="o", label=f"{method} + {encoder}")
-    axes.set_xlabel("pretraining step")
-    axes.set_ylabel(f"{metric} (%)")
-    axes.set_title(f"{task}: {metric} along pretraining")
-    if curves:
-        axes.legend(fontsize=7)
-    return _save(figure, path)
+    curves = {row: [(step, mean) for step, mean, _ in points]
+              for row, points in along_pretraining_points(records, task, metric).items()}
+    return _lines(curves, "pretraining step", f"{metric} (%)", f"{task}: {metric} along pretraining", path)
