@@ -9,7 +9,7 @@ Issue 12 asks every built-in task, for each encoder, under the protocol that pub
 - **resolution**: the 95 % half-width of the headline metric that the test split alone allows
   (percentile bootstrap over test clips with the predictions fixed, the run record's
   ``resolution``, ssl_music_bench/evaluate/resolution.py); the larger of the floor's and the
-  ceiling's; target <= headroom / 5 (five distinguishable levels between floor and ceiling).
+  ceiling's, each the median over its seeds (as `bench table`'s footer); target <= headroom / 5 (five distinguishable levels between floor and ceiling).
 
 Each cell is a real ``run_benchmark`` call (the same code as ``bench run``), so the numbers are
 those a leaderboard of that protocol would show; checkpoints, embeddings and records are reused
@@ -97,7 +97,7 @@ def measure(task: str, encoder: str, args: argparse.Namespace, options: RunOptio
             row["corpus_version"] = (record.get("dataset") or {}).get("corpus_version")
         row[role] = statistics.fmean(values) if values else float("nan")
         row[f"{role}_seeds"] = values
-        row[f"{role}_resolution"] = max(widths) if widths else float("nan")
+        row[f"{role}_resolution"] = statistics.median(widths) if widths else float("nan")
         row[f"{role}_approximate"] = approximate
         row.update({f"ceiling_{k}": v for k, v in extra.items()})
     row["headroom"] = row["ceiling"] - row["floor"]

@@ -144,8 +144,8 @@ def pretraining_convergence(spec: RunSpec, pretraining: dict[str, Any]) -> dict[
     stopping = pretraining.get("early_stopping") or {}
     if stopping.get("early_stopped"):
         figure = convergence(stopping.get("valid_loss_curve") or [], tolerance)
-        return {"relative_change": figure["relative_change"] if figure else 0.0, "tolerance": tolerance,
-                "converged": True, "early_stopped": True}
+        return {**(figure or {"relative_change": 0.0, "tolerance": tolerance}), "converged": True,
+                "early_stopped": True}
     return convergence(stopping.get("valid_loss_curve") or pretraining.get("loss_curve") or [], tolerance)
 
 

@@ -97,11 +97,13 @@ def command_status(args: argparse.Namespace, console: Console) -> None:
     from ssl_music_bench.contracts.protocol import load_protocol
     from ssl_music_bench.contracts.registry import TASKS
     from ssl_music_bench.home import resolve_home
-    from ssl_music_bench.report.status import grid, render_status
+    from ssl_music_bench.report.status import grid, other_runs, render_status
 
     protocol = load_protocol(args.protocol)
     tasks = args.task or TASKS.names("synth-*")
     for task in tasks:
         TASKS.get(task)  # refuse unknown names with a suggestion
     seeds = args.seeds or list(protocol.seeds)  # parsed and checked by the parser (cli/parser.py)
-    sys.stdout.write(render_status(grid(resolve_home(args.home), protocol, tasks, seeds), protocol, tasks, seeds))
+    home = resolve_home(args.home)
+    cells = grid(home, protocol, tasks, seeds)
+    sys.stdout.write(render_status(cells, protocol, tasks, seeds, other_runs(home, protocol, cells)))

@@ -35,7 +35,8 @@ class PretrainSettings:
     # all-reduce per batch-norm layer; false keeps per-device statistics.
     sync_batchnorm: bool = True
     # |relative change| of the smoothed loss over the last fifth of the steps below which a run counts
-    # as converged (train/convergence.py); the table flags runs above it
+    # as converged, with at most a tenth of its whole fall in that fifth (train/convergence.py);
+    # the table flags the other runs
     convergence_tolerance: float = 0.05
     # The optimiser and its schedule. "method" (the default, and v1's) keeps each method's own
     # (Method.configure_optimizer): the equal-budget comparison. A reproduction protocol names

@@ -43,6 +43,15 @@ from ssl_music_bench.io import PARTIAL_SUFFIX, exclusive_lock, remove_partial
 SYNTH_VERSION = 2
 CorpusKind = Literal["songs", "notes"]
 
+
+
+def current_corpus_version(task: str) -> int | None:
+    """The corpus version a run of ``task`` made now records: this generator's version for the
+    built-in synthetic tasks (all named ``synth-...``), None for real data. It names the run's
+    record (report/records.py record_path), so a lookup finds the run made on today's corpus."""
+    return SYNTH_VERSION if task.startswith("synth-") else None
+
+
 # The songs: eight musical styles (ssl_music_bench/data/synth/styles.py gives each its tempo,
 # loudness, patterns and instruments) and the MagnaTagATune-like tags they produce.
 STYLES: tuple[str, ...] = ("rock", "pop", "electronic", "ballad", "ambient", "jazz", "soul", "classical")

@@ -38,9 +38,13 @@ class CellResult:
 
 
 def cell_identity(cell: GridCell, protocol_name: str) -> dict:
-    """The fields of a record that name its file (report/records.py record_path)."""
+    """The fields of a record that name its file (report/records.py record_path), for a run made
+    now: on today's synthetic corpus."""
+    from ssl_music_bench.data.synthetic_corpus import current_corpus_version
+
     return {"method": cell.label, "encoder": cell.encoder, "task": cell.task, "seed": cell.seed,
-            "label_fraction": cell.label_fraction, "protocol": {"name": protocol_name}}
+            "label_fraction": cell.label_fraction, "protocol": {"name": protocol_name},
+            "dataset": {"corpus_version": current_corpus_version(cell.task)}}
 
 
 def cell_record_path(cell: GridCell, home: Path) -> Path | None:
@@ -79,8 +83,8 @@ def run_cell(  # the cell, where it runs, and the runner's two hooks
 ) -> CellResult:
     """Run one cell unless its record already exists; a failure is a result, never an exception.
     ``stopping`` says whether the grid is being stopped (Ctrl-C): a cell that ends then is
-    interrupted, not failed, whatever its exit status (Lightning ends an interrupted training
-    with status 1)."""
+    interrupted, not failed, whatever its exit status (`bench run` exits 130 after a Ctrl-C, but a
+    cell the grid had to terminate, or a plugin's own training loop, may end otherwise)."""
     home = Path(home)
     if (existing := cell_record_path(cell, home)) is not None:  # e.g. written since the grid looked
         return CellResult(cell, SKIPPED, str(existing))

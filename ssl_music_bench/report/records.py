@@ -4,8 +4,9 @@ A record carries everything needed to trust and re-derive its numbers: what ran 
 its config, encoder, task, protocol with its hash, seed), what came out (metrics), how long it
 took, and provenance (package versions, git SHA and dirty flag, hardware, dataset manifest hash).
 
-Its file name is built from the method label, encoder, task, seed and protocol, so each of them
-is checked to be a safe name (no "..", no "/") before a path is made of it. A record is checked
+Its file name is built from the method label, encoder, task, seed, protocol and (from version 2 on)
+the synthetic corpus version, so each of them is checked to be a safe name (no "..", no "/")
+before a path is made of it; a run on a new corpus never overwrites the record of the old one. A record is checked
 against its schema when it is read (:func:`record_problem`: the keys that the table, the plots
 and `bench status` use, with their types); a file that is not a valid record is reported and
 left out, never shown as a result.
@@ -45,9 +46,19 @@ def task_label(record: dict[str, Any]) -> str:
     return record["task"] if fraction == 1.0 else f"{record['task']}@{fraction:g}"
 
 
+def corpus_version(record: dict[str, Any]) -> int | None:
+    """The record's synthetic corpus version (``dataset.corpus_version``); None for real data.
+    Records written before the field existed were all made on version 1 of the synthetic corpus."""
+    dataset = record.get("dataset") or {}
+    if "corpus_version" in dataset:
+        return dataset["corpus_version"]
+    return 1 if str(record["task"]).startswith("synth-") else None
+
+
 def record_path(home: Path, record: dict[str, Any]) -> Path:
-    """HOME/records/<protocol>/<method>__<encoder>__<task>__seed<seed>.json; every part is checked
-    to be a safe name first, so that no record or note is written outside the records folder."""
+    """HOME/records/<protocol>/<method>__<encoder>__<task>__seed<seed>[__corpus<N>].json; every part
+    is checked to be a safe name first, so that no record or note is written outside the records
+    folder. The corpus suffix appears from version 2 on, so version-1 records keep their names."""
     method = re.sub(r"[^A-Za-z0-9._-]+", "_", str(record["method"])).strip("_")
     if not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9._-]*", method):
         raise BenchError(f"The method label {record['method']!r} cannot name a record file: it must start with a "
@@ -58,8 +69,12 @@ def record_path(home: Path, record: dict[str, Any]) -> Path:
     if isinstance(seed, bool) or not isinstance(seed, int) or not _is_number(fraction):
         raise BenchError(f"A record's seed is a whole number and its label fraction a number, not {seed!r} and "
                          f"{fraction!r}: they name its file.")
+    version = corpus_version(record)
+    if version is not None and (isinstance(version, bool) or not isinstance(version, int)):
+        raise BenchError(f"A record's corpus version is a whole number or null, not {version!r}: it names its file.")
+    corpus = f"__corpus{version}" if version is not None and version > 1 else ""
     folder = records_dir(home) / protocol
-    path = folder / f"{method}__{encoder}__{task_label({**record, 'task': task})}__seed{seed}.json"
+    path = folder / f"{method}__{encoder}__{task_label({**record, 'task': task})}__seed{seed}{corpus}.json"
     if path.parent != folder:  # safe names cannot do this; the check states the promise
         raise BenchError(f"The record path {path} would leave {folder}; names with '/' are refused.")
     return path
@@ -76,10 +91,21 @@ def warn_on_stderr(message: str) -> None:
     print(f"warning: {message}", file=sys.stderr)
 
 
+def run_identity(record: dict[str, Any]) -> tuple[Any, ...]:
+    """What one run is: two records with the same identity are the same run done twice (one seed,
+    counted once in a table)."""
+    return (record["protocol"]["name"], record["method"], record["encoder"], task_label(record), record["seed"],
+            corpus_version(record))
+
+
 def load_records(directory: Path, warn: Callable[[str], None] = warn_on_stderr) -> list[dict[str, Any]]:
     """Every valid record below ``directory``; every other .json file (unreadable, not JSON, not of
-    the record schema) is reported through ``warn`` and left out. Failure notes are not records."""
-    records = []
+    the record schema) is reported through ``warn`` and left out. Failure notes are not records.
+
+    Two records of the same run (e.g. a copy, or a version-2 record written under the name version 1
+    used before the corpus suffix existed) would count one seed twice: the newest (by "created") is
+    kept and the other is reported, never deleted."""
+    kept: dict[tuple[Any, ...], tuple[Path, dict[str, Any]]] = {}
     for path in sorted(directory.rglob("*.json")):
         if FAILURE_FOLDER in path.relative_to(directory).parts[:-1]:
             continue
@@ -87,8 +113,17 @@ def load_records(directory: Path, warn: Callable[[str], None] = warn_on_stderr) 
         if record is None:
             warn(f"skipping {path}: {problem}")
             continue
-        records.append(record)
-    return records
+        identity = run_identity(record)
+        if identity in kept:
+            other_path, other = kept[identity]
+            newer, older = ((path, record), (other_path, other)) if str(record.get("created", "")) >= str(
+                other.get("created", "")) else ((other_path, other), (path, record))
+            warn(f"skipping {older[0]}: it records the same run as {newer[0]} (same protocol, method, encoder, task, "
+                 "seed and corpus version), which is newer; one seed is counted once")
+            kept[identity] = newer
+            continue
+        kept[identity] = (path, record)
+    return [record for _, record in kept.values()]
 
 
 def read_record(path: Path) -> tuple[dict[str, Any] | None, str]:

@@ -23,8 +23,17 @@ from typing import Any
 from ssl_music_bench.contracts.compatibility import compatible_encoders
 from ssl_music_bench.contracts.protocol import Protocol
 from ssl_music_bench.contracts.registry import METHODS
+from ssl_music_bench.data.synthetic_corpus import current_corpus_version
+from ssl_music_bench.home import records_dir
 from ssl_music_bench.io import write_json_atomic
-from ssl_music_bench.report.records import FAILURE_FOLDER, read_record, record_path
+from ssl_music_bench.report.records import (
+    FAILURE_FOLDER,
+    corpus_version,
+    load_records,
+    read_record,
+    record_path,
+    task_label,
+)
 
 
 @dataclass(frozen=True)
@@ -42,7 +51,9 @@ class CellState:
 
 
 def _identity(method: str, encoder: str, task: str, seed: int, protocol: str) -> dict[str, Any]:
-    return {"method": method, "encoder": encoder, "task": task, "seed": seed, "protocol": {"name": protocol}}
+    """The fields that name a run's record file, for a run made now (on today's synthetic corpus)."""
+    return {"method": method, "encoder": encoder, "task": task, "seed": seed, "protocol": {"name": protocol},
+            "dataset": {"corpus_version": current_corpus_version(task)}}
 
 
 def _failure_beside(record: Path) -> Path:
@@ -114,7 +125,28 @@ def _failure_detail(note: Path) -> str:
     return document["error"]
 
 
-def render_status(cells: list[CellState], protocol: Protocol, tasks: list[str], seeds: list[int]) -> str:
+def other_runs(home: Path, protocol: Protocol, cells: list[CellState]) -> dict[tuple[str, str, str], list[int]]:
+    """The protocol's records outside the grid of ``cells``: rows with --set settings (e.g.
+    ``clmr[augment.pitch_p=0]``), probes on a label fraction (``synth-tags@0.01``), released
+    weights, other tasks or seeds: (method label, encoder, task label) -> their seeds. Records of
+    another corpus version are not today's runs and are left out; unreadable ones are the grid's
+    failed cells or `bench table`'s warnings, not listed here."""
+    folder = records_dir(home) / protocol.name
+    if not folder.is_dir():
+        return {}
+    in_grid = {(c.method, c.encoder, c.task, c.seed) for c in cells}
+    found: dict[tuple[str, str, str], list[int]] = {}
+    for record in load_records(folder, warn=lambda message: None):
+        if corpus_version(record) != current_corpus_version(record["task"]):
+            continue
+        task = task_label(record)
+        if (record["method"], record["encoder"], task, record["seed"]) not in in_grid:
+            found.setdefault((record["method"], record["encoder"], task), []).append(record["seed"])
+    return {key: sorted(seeds) for key, seeds in sorted(found.items())}
+
+
+def render_status(cells: list[CellState], protocol: Protocol, tasks: list[str], seeds: list[int],
+                  others: dict[tuple[str, str, str], list[int]] | None = None) -> str:
     mark = {"done": "✓", "missing": "·", "failed": "✗"}
     lines = [f"protocol {protocol.name}: {sum(c.state == 'done' for c in cells)} done, "
              f"{sum(c.state == 'missing' for c in cells)} missing, {sum(c.state == 'failed' for c in cells)} failed "
@@ -134,7 +166,12 @@ def render_status(cells: list[CellState], protocol: Protocol, tasks: list[str], 
         if cell.state == "failed":
             detail = " ".join(cell.detail.split())  # one line each: a note's text cannot add lines of its own
             lines.append(f"# failed: {cell.method} {cell.encoder} {cell.task} seed {cell.seed}: {detail}")
+    if others:
+        lines += ["", "also recorded under this protocol (settings, label fractions, weights, tasks or seeds "
+                  "outside this grid):"]
+        lines += [f"{method} {encoder} {task}: seed{'s' if len(found) > 1 else ''} {', '.join(map(str, found))}"
+                  for (method, encoder, task), found in others.items()]
     return "\n".join(lines) + "\n"
 
 
-__all__ = ["CellState", "cell_state", "grid", "note_failure", "clear_failure", "render_status"]
+__all__ = ["CellState", "cell_state", "grid", "note_failure", "clear_failure", "other_runs", "render_status"]

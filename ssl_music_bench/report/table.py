@@ -16,8 +16,10 @@ no arrow (one number cannot lie "entirely" above anything).
 
 Below the rows, a footer per encoder says what a column can show at all (issue 12): its
 ``headroom`` (ceiling - floor: the supervised row's mean minus the random-init row's) and its
-``resolution`` (the median over the column's records of that encoder of the test split's own 95 %
-bootstrap half-width, evaluate/resolution.py; "-" for records written before it was stored).
+``resolution`` (the test split's own 95 % bootstrap half-width, evaluate/resolution.py, of the
+floor's and of the ceiling's runs of that encoder, each the median over its seeds, and the
+larger of the two: the two ends of the column bound the rows between them; "-" for records
+written before it was stored; benchmarks/task_headroom.py and docs/TASKS.md use the same).
 A footer cell that misses its target is marked ✗: headroom below 15 points, or a resolution
 wider than a fifth of the headroom (fewer than five distinguishable levels between floor and
 ceiling). A cell that includes a run whose pretraining loss had not flattened
@@ -41,7 +43,7 @@ from typing import Any, Literal
 
 from ssl_music_bench.contracts.registry import METHODS, Baseline
 from ssl_music_bench.contracts.settings import method_of_label
-from ssl_music_bench.report.records import task_label
+from ssl_music_bench.report.records import corpus_version, task_label
 
 Row = tuple[str, str]  # (method, encoder)
 Column = tuple[str, str]  # (task, metric)
@@ -167,14 +169,6 @@ class ProtocolRows:
         return min(runs, key=lambda row: (row[0] != self.reports[reported], row[0]), default=None)
 
 
-def corpus_version(record: dict[str, Any]) -> int | None:
-    """The record's synthetic corpus version; None for real data (see the module docstring)."""
-    dataset = record.get("dataset") or {}
-    if "corpus_version" in dataset:
-        return dataset["corpus_version"]
-    return 1 if str(record["task"]).startswith("synth-") else None
-
-
 def _convergence_failed(record: dict[str, Any]) -> bool:
     figure = (record.get("pretraining") or {}).get("convergence")
     return isinstance(figure, dict) and figure.get("converged") is False
@@ -268,15 +262,14 @@ class Footer:
 
 
 def footer(rows: ProtocolRows, encoder: str, column: Column) -> Footer:
-    """The encoder's headroom (ceiling mean - floor mean) and resolution (median half-width of the
-    stored test-set resolutions of the encoder's records) in one column."""
+    """The encoder's headroom (ceiling mean - floor mean) and resolution (the larger of its floor's
+    and its ceiling's stored test-set half-width, each the median over seeds) in one column."""
     floor_row, ceiling_row = rows.floor(encoder), rows.ceiling(encoder)
     floor = rows.cells[floor_row].get(column) if floor_row else None
     ceiling = rows.cells[ceiling_row].get(column) if ceiling_row else None
     headroom = ceiling.mean - floor.mean if floor and ceiling else None
-    widths = [width for row, cells in rows.cells.items() if row[1] == encoder and rows.kinds[row] != "reported"
-              and column in cells for width in cells[column].resolutions]
-    return Footer(headroom, statistics.median(widths) if widths else None, column[1] in HEADLINE_METRICS)
+    widths = [statistics.median(cell.resolutions) for cell in (floor, ceiling) if cell and cell.resolutions]
+    return Footer(headroom, max(widths) if widths else None, column[1] in HEADLINE_METRICS)
 
 
 def _footer_rows(rows: ProtocolRows, columns: list[Column], fmt: str) -> list[list[str]]:
@@ -336,8 +329,8 @@ def _title(key: TableKey) -> str:
     return protocol if version is None else f"{protocol} · synthetic corpus v{version}"
 
 
-FOOTER_LEGEND = ("headroom: supervised minus random-init of the encoder; resolution ±: median over the column's runs "
-                 "of the encoder of the test set's own 95 % bootstrap half-width (- : not stored). ✗: misses its "
+FOOTER_LEGEND = ("headroom: supervised minus random-init of the encoder; resolution ±: the larger of the floor's and "
+                 "the ceiling's test-set 95 % bootstrap half-width, each the median over seeds (- : not stored). ✗: misses its "
                  f"target (headroom >= {HEADROOM_TARGET:g} points; resolution <= headroom / {LEVELS_TARGET}; judged "
                  "on the headline metrics, accuracy and PR-AUC).")
 FLAG_LEGEND = f"{NOT_CONVERGED}: includes a run whose pretraining loss had not flattened (pretraining.convergence)."

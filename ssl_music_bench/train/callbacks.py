@@ -47,6 +47,20 @@ class FiniteLoss(Callback):
             raise NonFiniteLoss(trainer.global_step, loss)
 
 
+class InterruptSeen(Callback):
+    """Notes that training stopped on a Ctrl-C. Lightning answers a KeyboardInterrupt inside
+    ``fit`` by ignoring SIGINT from then on and calling ``sys.exit(1)`` (pytorch_lightning/
+    trainer/call.py), so the caller would see an exit status of 1, as for a crash, instead of
+    the 130 of an interruption; with this note :func:`~ssl_music_bench.train.pretrain.pretrain`
+    turns that exit back into the KeyboardInterrupt it was."""
+
+    def __init__(self) -> None:
+        self.seen = False
+
+    def on_exception(self, trainer: pl.Trainer, module: pl.LightningModule, exception: BaseException) -> None:
+        self.seen = self.seen or isinstance(exception, KeyboardInterrupt)
+
+
 class LossHistory(Callback):
     """Keeps (step, loss) every few steps for the run record and the loss-curve plot; with several
     processes the loss is the mean over processes, i.e. the loss of the global batch."""

@@ -23,6 +23,8 @@ restarted from that file ends with the same weights as one that never stopped.
 from __future__ import annotations
 
 import logging
+import signal
+import threading
 import time
 import warnings
 from dataclasses import dataclass, field
@@ -39,7 +41,14 @@ from ssl_music_bench.data.store import ClipStore
 from ssl_music_bench.devices import default_device
 from ssl_music_bench.run_spec import RunOptions
 from ssl_music_bench.train.acceleration import accelerate
-from ssl_music_bench.train.callbacks import RESUME_FILE, FiniteLoss, LossHistory, ResumeCheckpoint, checkpoint_interval
+from ssl_music_bench.train.callbacks import (
+    RESUME_FILE,
+    FiniteLoss,
+    InterruptSeen,
+    LossHistory,
+    ResumeCheckpoint,
+    checkpoint_interval,
+)
 from ssl_music_bench.train.distributed import per_process_batch, restore_batch_norm, synchronise_batch_norm
 from ssl_music_bench.train.module import PretrainModule
 
@@ -105,7 +114,9 @@ def pretrain(
     resume = _resume_checkpoint(method, loader.batch_sampler, resume_dir, settings.steps)
     resume_from = resume_dir / RESUME_FILE if resume is not None and (resume_dir / RESUME_FILE).is_file() else None
     # the guard first: a diverged step is neither logged nor saved as a resume checkpoint
-    callbacks: list[Callback] = [FiniteLoss(), history, *([resume] if resume is not None else []), *extra_callbacks]
+    interrupt = InterruptSeen()
+    callbacks: list[Callback] = [FiniteLoss(), history, interrupt, *([resume] if resume is not None else []),
+                                 *extra_callbacks]
     if options.progress:  # progress is a message: on stderr, like every message (stdout is for data)
         callbacks.append(RichProgressBar(leave=True, console_kwargs={"stderr": True}))
     trainer = _trainer(protocol, options, callbacks)
@@ -114,8 +125,17 @@ def pretrain(
     module = PretrainModule(method, store.sample_rate, seed, settings)
     synced = synchronise_batch_norm(method) if world > 1 and settings.sync_batchnorm else []
     started = time.perf_counter()
+    sigint = signal.getsignal(signal.SIGINT)
     try:
         trainer.fit(module, train_dataloaders=loader, ckpt_path=resume_from)
+    except SystemExit:
+        if not interrupt.seen:
+            raise
+        # Lightning's sys.exit(1) after a Ctrl-C (InterruptSeen): SIGINT back as it was, and the
+        # interruption it was, so `bench run` exits 130 and the resume checkpoint stays for next time
+        if threading.current_thread() is threading.main_thread():
+            signal.signal(signal.SIGINT, sigint)
+        raise KeyboardInterrupt from None
     finally:
         restore_batch_norm(synced)
     # The step Lightning restored, as the callback saw it: no second read of the checkpoint file.

@@ -39,9 +39,9 @@ def test_run_both_encoders_then_table(shared_home: Path, tiny_protocol_file: Pat
         assert result.returncode == 0, result.stderr
         assert "roc_auc" in result.stderr
     # the session's home is shared with other test files: look at this test's records only
-    records = sorted((shared_home / "records" / "test-tiny").glob("clmr__*__synth-tags__seed0.json"))
-    assert [p.name for p in records] == ["clmr__effnet__synth-tags__seed0.json",
-                                         "clmr__samplecnn__synth-tags__seed0.json"]
+    records = sorted((shared_home / "records" / "test-tiny").glob("clmr__*__synth-tags__seed0__corpus2.json"))
+    assert [p.name for p in records] == ["clmr__effnet__synth-tags__seed0__corpus2.json",
+                                         "clmr__samplecnn__synth-tags__seed0__corpus2.json"]
     record = json.loads(records[1].read_text())
     assert record["protocol"]["name"] == "test-tiny" and record["seed"] == 0
     assert 0.0 <= record["metrics"]["roc_auc"] <= 1.0 and 0.0 <= record["metrics"]["pr_auc"] <= 1.0
@@ -63,7 +63,7 @@ def test_second_task_reuses_the_checkpoint(shared_home: Path, tiny_protocol_file
     second = bench(*args, "--task", "synth-genre", home=shared_home)
     assert first.returncode == 0 and second.returncode == 0, second.stderr
     assert "reusing pretrained checkpoint" in second.stderr
-    record = json.loads((shared_home / "records" / "test-tiny" / "clmr__effnet__synth-genre__seed0.json").read_text())
+    record = json.loads((shared_home / "records" / "test-tiny" / "clmr__effnet__synth-genre__seed0__corpus2.json").read_text())
     assert record["pretraining"]["reused"] is True
     assert 0.0 <= record["metrics"]["accuracy"] <= 1.0
 
@@ -73,7 +73,7 @@ def test_plugin_method_runs(shared_home: Path, tiny_protocol_file: Path) -> None
                    "--encoder", "effnet", "--task", "synth-genre", "--protocol", str(tiny_protocol_file),
                    "--no-progress", home=shared_home)
     assert result.returncode == 0, result.stderr
-    assert (shared_home / "records" / "test-tiny" / "time-shift__effnet__synth-genre__seed0.json").is_file()
+    assert (shared_home / "records" / "test-tiny" / "time-shift__effnet__synth-genre__seed0__corpus2.json").is_file()
 
 
 @pytest.mark.parametrize(

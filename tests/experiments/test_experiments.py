@@ -155,3 +155,32 @@ def test_convergence_runs_end_to_end_and_draws_its_figure(
     assert main(command) == 0  # again: every cell is done, nothing runs, the same table
     again, err = capsys.readouterr()
     assert again == out and "0 cells run now, 2 done before" in err
+
+
+@pytest.mark.parametrize("name", sorted(EXPECTED - {"convergence"}))
+def test_every_experiment_runs_end_to_end_on_a_tiny_grid(
+    name: str, home: Path, shared_home: Path, tiny_protocol_file: Path, tiny_encoder: Path, tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """Every cell of the experiment (its first task only, one seed, the tiny test encoder) runs
+    through the grid runner and the printed table holds every row with a number in each column."""
+    home.mkdir(parents=True)
+    (shared_home / "data").mkdir(exist_ok=True)
+    (home / "data").symlink_to(shared_home / "data", target_is_directory=True)  # the corpus, generated once
+    experiment = load_experiment(name)
+    task = experiment.tasks[0]
+    command = ["experiment", name, "--protocol", str(tiny_protocol_file), "--encoders", "test-tiny-mel",
+               "--tasks", task, "--jobs", "2", "--plugin", str(tiny_encoder), "--home", str(home),
+               "--out", str(tmp_path / "figures"), "--no-progress"]
+    assert main(command) == 0
+    out, err = capsys.readouterr()
+    cells = expand_experiment(experiment, str(tiny_protocol_file), home, [task], None, ["test-tiny-mel"])
+    assert f"{len(cells)} cells run now, 0 done before, 0 failed" in " ".join(err.split())
+    rows = table_rows(out)
+    header = rows.pop("row")
+    assert list(rows) == list(dict.fromkeys(entry.row for entry in cells))
+    measured = [column for column in header if column != "paper (reported)"]
+    assert measured and all(column.startswith(task) for column in measured)
+    for row, values in rows.items():
+        assert all(re.fullmatch(r"\d+\.\d\d", value) for value in values[: len(measured)]), (row, values)
+    assert "No record for" not in out

@@ -101,8 +101,8 @@ def test_a_failed_cell_is_reported_the_grid_goes_on_and_status_agrees(tmp_path: 
     assert "failed broken-clmr + effnet on synth-genre, seed 0: RuntimeError: boom: the test's deliberate crash" \
         in " ".join(run.stderr.split())
     assert "1 of 2 cells failed" in " ".join(run.stderr.split())
-    assert [p.name for p in records(home)] == ["random-init__effnet__synth-genre__seed0.json"]
-    log = home / "grid" / "logs" / "test-tiny" / "broken-clmr__effnet__synth-genre__seed0.log"
+    assert [p.name for p in records(home)] == ["random-init__effnet__synth-genre__seed0__corpus2.json"]
+    log = home / "grid" / "logs" / "test-tiny" / "broken-clmr__effnet__synth-genre__seed0__corpus2.log"
     assert "Traceback" in log.read_text()  # the whole output of the failed `bench run` is kept
 
     plugin, protocol = files

@@ -190,6 +190,6 @@ def test_bench_run_cola_end_to_end(tmp_path: Path, shared_home: Path, tiny_proto
         timeout=600,
     )
     assert result.returncode == 0, result.stderr
-    record = json.loads((shared_home / "records" / "test-cola" / "cola__effnet__synth-genre__seed0.json").read_text())
+    record = json.loads((shared_home / "records" / "test-cola" / "cola__effnet__synth-genre__seed0__corpus2.json").read_text())
     assert 0.0 <= record["metrics"]["accuracy"] <= 1.0 and record["pretraining"]["steps"] == 2
     assert record["method_config"]["learning_rate"] == 1e-3

@@ -163,5 +163,5 @@ def test_bench_run_cpc_end_to_end(tmp_path: Path, shared_home: Path, tiny_protoc
         capture_output=True, text=True, env=env, timeout=600,
     )
     assert result.returncode == 0, result.stderr
-    record = json.loads((shared_home / "records" / "test-cpc" / "cpc__effnet__synth-genre__seed0.json").read_text())
+    record = json.loads((shared_home / "records" / "test-cpc" / "cpc__effnet__synth-genre__seed0__corpus2.json").read_text())
     assert 0.0 <= record["metrics"]["accuracy"] <= 1.0 and record["pretraining"]["steps"] == 2

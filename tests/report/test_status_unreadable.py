@@ -9,6 +9,7 @@ import pytest
 
 from ssl_music_bench.cli import main
 from ssl_music_bench.contracts.protocol import load_protocol
+from ssl_music_bench.data.synthetic_corpus import current_corpus_version
 from ssl_music_bench.report.records import SCHEMA_VERSION, record_path, write_record
 from ssl_music_bench.report.status import failure_path, grid, render_status
 
@@ -21,7 +22,8 @@ def cells(home: Path) -> dict[tuple[str, str, int], object]:
 
 def valid_record() -> dict:
     return {"schema_version": SCHEMA_VERSION, "protocol": {"name": "cpu"}, "method": "clmr", "encoder": "effnet",
-            "task": "synth-tags", "seed": 0, "metrics": {"roc_auc": 0.8}}
+            "task": "synth-tags", "seed": 0, "metrics": {"roc_auc": 0.8},
+            "dataset": {"corpus_version": current_corpus_version("synth-tags")}}
 
 
 @pytest.mark.parametrize("content", [b"", b'{"schema_version": 1, "metr', b"\xff\x00garbage", b'{"method": "clmr"}'])

@@ -32,16 +32,17 @@ def three_seeds(method: str, encoder: str, accuracy: float, **extra: Any) -> lis
     return [record(method, encoder, seed, accuracy + seed / 200, **extra) for seed in range(3)]
 
 
-def test_footer_shows_headroom_and_median_resolution_and_marks_missed_targets() -> None:
+def test_footer_shows_headroom_and_the_baselines_resolution_and_marks_missed_targets() -> None:
     records = [*three_seeds("random-init", "effnet", 0.40, resolution=0.02),
                *three_seeds("supervised", "effnet", 0.80, resolution=0.03),
                *three_seeds("cola", "effnet", 0.60, resolution=0.05),
                *three_seeds("random-init", "samplecnn", 0.50, resolution=0.04),
                *three_seeds("supervised", "samplecnn", 0.60, resolution=0.04)]
-    records[0]["resolution"]["accuracy"] = 0.10  # the median ignores one wide run
+    records[0]["resolution"]["accuracy"] = 0.10  # the median over the floor's seeds ignores one wide run
     text = render(records)
     rows = lines_of(text)
     assert rows[("| *headroom*", "effnet")] == "| *headroom* | effnet | 40.00 |"  # 81 - 41: meets 15
+    # the larger of the floor's 2.00 and the ceiling's 3.00; cola's 5.00 is between the two ends, not an end
     assert rows[("| *resolution ±*", "effnet")] == "| *resolution ±* | effnet | 3.00 |"  # <= 40 / 5
     assert rows[("| *headroom*", "samplecnn")] == "| *headroom* | samplecnn | 10.00 ✗ |"  # below 15 points
     assert rows[("| *resolution ±*", "samplecnn")] == "| *resolution ±* | samplecnn | 4.00 ✗ |"  # > 10 / 5

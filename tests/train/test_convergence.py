@@ -15,7 +15,8 @@ def curve(losses: list[float], every: int = 5) -> list[list[float]]:
 
 def test_a_flat_curve_has_converged() -> None:
     figure = convergence(curve([2.77] * 40), tolerance=0.05)
-    assert figure == {"relative_change": 0.0, "tolerance": 0.05, "converged": True}
+    assert figure == {"relative_change": 0.0, "tolerance": 0.05, "share_of_fall": None, "share_limit": 0.1,
+                      "converged": True}
 
 
 def test_a_steadily_falling_curve_has_not() -> None:
@@ -29,6 +30,24 @@ def test_a_decay_that_flattened_has_converged_and_one_still_decaying_has_not() -
     still_falling = [2.0 + 8.0 * math.exp(-i / 60) for i in range(100)]
     assert abs(relative_change(curve(flattened))) < 0.01
     assert relative_change(curve(still_falling)) > 0.05
+
+
+def test_a_slow_steady_fall_has_not_converged_though_its_level_barely_moved() -> None:
+    # issue 12's supervised ceiling on synth-genre: 2.09 -> 1.86 over 1,500 steps, validated every 50
+    rng = random.Random(1)
+    losses = [2.09 - 0.23 * i / 29 + rng.gauss(0, 0.005) for i in range(30)]
+    figure = convergence(curve(losses, every=50), tolerance=0.05)
+    assert figure is not None and abs(figure["relative_change"]) < 0.05  # the level alone would pass it
+    assert 0.15 < figure["share_of_fall"] < 0.3 and figure["converged"] is False
+    flattened = [1.86 + 0.23 * math.exp(-i / 6) for i in range(30)]  # the same fall, done by a third of the run
+    assert convergence(curve(flattened, every=50), tolerance=0.05)["converged"] is True
+
+
+def test_a_curve_that_never_fell_is_judged_by_its_level_only() -> None:
+    rng = random.Random(2)
+    stuck = [2.77 + rng.gauss(0, 0.01) for _ in range(60)]  # a contrastive loss at chance: noise, no fall
+    figure = convergence(curve(stuck), tolerance=0.05)
+    assert figure["share_of_fall"] is None and figure["converged"] is True
 
 
 def test_noise_and_spikes_are_smoothed_away() -> None:
@@ -65,7 +84,8 @@ def test_run_records_carry_convergence_resolution_and_corpus_version(shared_home
     floor, _ = run_benchmark(RunSpec("random-init", "effnet", protocol, task="synth-genre", seed=0), shared_home,
                              options)
     figure = trained["pretraining"]["convergence"]
-    assert figure is None or set(figure) == {"relative_change", "tolerance", "converged"}  # 2 steps: too short
+    assert figure is None or set(figure) == {"relative_change", "tolerance", "share_of_fall", "share_limit",
+                                             "converged"}  # 2 steps: too short
     assert convergence(trained["pretraining"]["loss_curve"], 0.05) == figure
     assert floor["pretraining"]["convergence"] is None  # random-init does not pretrain
     for record in (trained, floor):

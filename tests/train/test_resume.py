@@ -25,7 +25,8 @@ from ssl_music_bench.evaluate.cache import cache_entries
 from ssl_music_bench.train.callbacks import RESUME_FILE, checkpoint_interval
 
 KILLABLE_PLUGIN = '''
-"""Test plugin: CLMR whose process kills itself (SIGKILL) at training step BENCH_TEST_KILL_AT."""
+"""Test plugin: CLMR whose process kills itself (SIGKILL, or BENCH_TEST_KILL_SIGNAL) at training
+step BENCH_TEST_KILL_AT."""
 import os
 import signal
 
@@ -42,18 +43,22 @@ class KillableCLMR(CLMR):
     def training_loss(self, batch):
         KillableCLMR.calls += 1
         if KillableCLMR.calls == int(os.environ.get("BENCH_TEST_KILL_AT", "0")):
-            os.kill(os.getpid(), signal.SIGKILL)
+            os.kill(os.getpid(), getattr(signal, "SIG" + os.environ.get("BENCH_TEST_KILL_SIGNAL", "KILL")))
         return super().training_loss(batch)
 '''
 
 
-def bench_run(home: Path, plugin: Path, protocol: Path, kill_at: int | None = None) -> subprocess.CompletedProcess[str]:
-    env = {k: v for k, v in os.environ.items() if k != "BENCH_TEST_KILL_AT"}
+def bench_run(home: Path, plugin: Path, protocol: Path, kill_at: int | None = None,
+              kill_signal: str = "KILL") -> subprocess.CompletedProcess[str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("BENCH_TEST_KILL")}
     if kill_at is not None:
-        env["BENCH_TEST_KILL_AT"] = str(kill_at)
+        env.update(BENCH_TEST_KILL_AT=str(kill_at), BENCH_TEST_KILL_SIGNAL=kill_signal)
     command = ["bench", "run", "--plugin", str(plugin), "--method", "killable-clmr", "--encoder", "effnet",
                "--task", "synth-genre", "--protocol", str(protocol), "--home", str(home), "--no-progress"]
-    return subprocess.run(command, capture_output=True, text=True, env=env, timeout=600)
+    # SIGINT at its default, as in a terminal's foreground job (a test started in the background
+    # of a script inherits it ignored, and Python would never see the Ctrl-C)
+    return subprocess.run(command, capture_output=True, text=True, env=env, timeout=600,
+                          preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
 
 
 def only_record(home: Path) -> dict:
@@ -96,6 +101,25 @@ def test_killed_pretraining_restarts_and_ends_with_the_same_record(tmp_path: Pat
     assert got["pretraining"]["steps"] == expected["pretraining"]["steps"] == 6
     assert got["metrics"] == expected["metrics"]
     assert got["valid_metrics"] == expected["valid_metrics"]
+
+
+def test_ctrl_c_in_pretraining_exits_130_and_the_next_run_resumes(tmp_path: Path) -> None:
+    """Lightning turns a Ctrl-C inside fit() into sys.exit(1); `bench run` must still say that it
+    was interrupted (exit 130, as every other phase), write no record and keep its resume point."""
+    plugin = tmp_path / "killable.py"
+    plugin.write_text(KILLABLE_PLUGIN)
+    protocol = tmp_path / "resume-tiny.toml"
+    protocol.write_text(TINY_PROTOCOL.replace("steps = 2", "steps = 6"))
+    home = tmp_path / "home"
+    interrupted = bench_run(home, plugin, protocol, kill_at=5, kill_signal="INT")
+    assert interrupted.returncode == 130, interrupted.stderr[-3000:]
+    assert "interrupted" in interrupted.stdout + interrupted.stderr
+    assert "Traceback" not in interrupted.stderr
+    assert not list(home.rglob("records/**/*.json")) and not list(home.glob("checkpoints/*/model.safetensors"))
+    assert list(home.glob("checkpoints/*.resume/" + RESUME_FILE))
+    restarted = bench_run(home, plugin, protocol)
+    assert restarted.returncode == 0, restarted.stderr[-3000:]
+    assert only_record(home)["pretraining"]["resumed_from_step"] == 4
 
 
 def test_checkpoint_interval_gives_about_twenty_per_run() -> None:
