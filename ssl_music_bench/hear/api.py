@@ -98,9 +98,12 @@ def timestamp_embeddings(audio: Tensor, model: HearModel) -> tuple[Tensor, Tenso
     sounds, samples = audio.shape
     left = crop // 2
     padded = torch.nn.functional.pad(audio, (left, crop - 1 - left))  # window i is centred on sample i * hop
-    windows = padded.unfold(1, crop, hop)  # (sounds, T, crop)
+    windows = padded.unfold(1, crop, hop)  # (sounds, T, crop): a view, the crops overlap in memory
     steps = windows.shape[1]
-    embeddings = model.embed_crops(windows.reshape(sounds * steps, crop)).reshape(sounds, steps, -1)
+    # sound by sound and batch by batch, never as one (sounds x T, crop) copy: a minute of audio
+    # at 22.05 kHz is 1,200 SampleCNN crops, 280 MB per sound if the overlapping views were copied
+    embeddings = torch.stack([model.embed_crops(windows[sound]) for sound in range(sounds)]) if sounds else \
+        torch.zeros(0, steps, model.timestamp_embedding_size)
     times = torch.arange(steps, dtype=torch.float64) * hop * 1000.0 / model.sample_rate
     return embeddings, times.float().to(embeddings.device).expand(sounds, steps).contiguous()
 
