@@ -142,6 +142,11 @@ def failure_reason(cell: GridCell, home: Path, returncode: int, output: str, beg
     last = paragraphs[-1] if paragraphs else ""
     if "Traceback (most recent call last)" in last:  # the exception's own line says what happened
         last = last.strip().splitlines()[-1]
+    if returncode == -signal.SIGKILL:  # no message of its own: the last line says where it was
+        where = last.strip().splitlines()[-1] if last.strip() else "before any output"
+        return one_line(f"killed by SIGKILL (signal 9), which the kernel's out-of-memory killer sends when memory "
+                        f"runs out (`dmesg` says whether it did): give the cell more memory (fewer --jobs, a smaller "
+                        f"batch, a larger machine); it was at: {where}")
     status = f"signal {-returncode}" if returncode < 0 else f"exit status {returncode}"
     return one_line(f"{last.removeprefix('error: ')} ({status})" if last else f"`bench run` ended with {status}")
 

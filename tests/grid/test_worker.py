@@ -34,4 +34,13 @@ def test_the_reason_is_the_last_paragraph_of_the_output(tmp_path: Path) -> None:
         "The task needs its dataset: run `bench prepare --task x`. (exit status 2)")
     crashed = "phase: probe\n\nTraceback (most recent call last):\n  File \"x.py\", line 1\nValueError: bad value\n"
     assert failure_reason(CELL, tmp_path, 1, crashed, 0.0) == "ValueError: bad value (exit status 1)"
-    assert failure_reason(CELL, tmp_path, -9, "", 0.0) == "`bench run` ended with signal 9"
+    assert failure_reason(CELL, tmp_path, -15, "", 0.0) == "`bench run` ended with signal 15"
+
+
+def test_a_sigkill_is_explained_as_the_likely_out_of_memory_kill(tmp_path: Path) -> None:
+    # clmr + samplecnn at batch 456 on a 24 GB CPU machine: about 140 MB an example, killed by the kernel
+    output = "phase: data\nUsing the synthetic songs corpus\nphase: pretraining\npretraining clmr + samplecnn for 1 steps"
+    reason = failure_reason(CELL, tmp_path, -9, output, 0.0)
+    assert reason.startswith("killed by SIGKILL (signal 9), which the kernel's out-of-memory killer sends")
+    assert "fewer --jobs, a smaller batch" in reason and reason.endswith("it was at: pretraining clmr + samplecnn for 1 steps")
+    assert failure_reason(CELL, tmp_path, -9, "", 0.0).endswith("it was at: before any output")
