@@ -3,8 +3,9 @@
 They mirror the real tasks' shapes so every command runs on a fresh CPU-only machine with no
 download: ``synth-tags`` is multi-label tagging like MagnaTagATune (instruments present, vocal
 gender, tempo, loudness, style), ``synth-genre`` is single-label style classification like
-GTZAN/FMA, ``synth-instrument`` and ``synth-pitch`` are NSynth-like single 4 s notes
-(instrument family, MIDI pitch). Splits are fixed by the generator; the corpus seed is fixed
+GTZAN/FMA, ``synth-instrument`` and ``synth-pitch`` are NSynth-like 4 s notes, each
+sounding with two quieter notes of other families since corpus version 3 (the family and the
+MIDI pitch of the loudest note). Splits are fixed by the generator; the corpus seed is fixed
 (0), so every run of a protocol sees the same data.
 
 A task earns its place in the table only if it can rank methods: the supervised ceiling must
@@ -13,6 +14,8 @@ docs/TASKS.md gives each task's design, the factors it asks for, its sizes, and 
 floor, ceiling, headroom and resolution (benchmarks/task_headroom.py). Since corpus version 2
 ``synth-genre`` is decided by rhythm and harmony only: in version 1 the styles also differed in
 loudness and instrumentation, and an untrained encoder's features told them apart from those.
+Since version 3 the notes are mixes, for the same reason: isolated synthetic notes gave
+random-init 88 % on synth-instrument.
 """
 
 from __future__ import annotations
@@ -85,7 +88,7 @@ class SynthGenre(SyntheticTask):
 
 @register_task("synth-instrument", data="synthetic notes")
 class SynthInstrument(SyntheticTask):
-    """Instrument family of synthetic 4 s notes (NSynth's 11 families); accuracy."""
+    """Instrument family of the leading note of synthetic 4 s note mixes (NSynth's 11 families); accuracy."""
 
     kind = "multiclass"
     corpus = "notes"
@@ -100,7 +103,7 @@ class SynthInstrument(SyntheticTask):
 
 @register_task("synth-pitch", data="synthetic notes")
 class SynthPitch(SyntheticTask):
-    """MIDI pitch of synthetic 4 s notes; accuracy."""
+    """MIDI pitch of the leading note of synthetic 4 s note mixes; accuracy."""
 
     kind = "multiclass"
     corpus = "notes"

@@ -84,6 +84,11 @@ class CeilingSettings:
     validate_every_steps: int = 25
     early_stop_patience: int = 6  # validation checks without a better loss before it stops
     batch_size: int = 0  # 0: the protocol's pretrain.batch_size
+    # Steps trained before the patience counts and before the plateau schedule may lower the
+    # learning rate: a network trained from scratch often sits at the chance-level loss for a
+    # while before it learns (Keras's EarlyStopping has start_from_epoch for that warm-up). Without
+    # it the cpu protocol's ceilings stopped at step 60 with the loss still at chance (docs/TASKS.md).
+    min_steps: int = 0
 
 
 @dataclass(frozen=True)
@@ -298,7 +303,8 @@ class _Checker:
                                 ("ceiling.max_steps", protocol.ceiling.max_steps, 1),
                                 ("ceiling.validate_every_steps", protocol.ceiling.validate_every_steps, 1),
                                 ("ceiling.early_stop_patience", protocol.ceiling.early_stop_patience, 1),
-                                ("ceiling.batch_size", protocol.ceiling.batch_size, 0)):
+                                ("ceiling.batch_size", protocol.ceiling.batch_size, 0),
+                                ("ceiling.min_steps", protocol.ceiling.min_steps, 0)):
             if value < low:
                 raise self.fail(key, value, f"{low} or more")
         if protocol.ceiling.batch_size == 1:  # batch norm cannot train on one example

@@ -40,7 +40,9 @@ from ssl_music_bench.io import PARTIAL_SUFFIX, exclusive_lock, remove_partial
 #   2: song styles decided by rhythm and harmony only (loudness, instrumentation and compression
 #      shared by all styles, ssl_music_bench/data/synth/styles.py); larger test splits; the
 #      "large" size (issue 12, docs/TASKS.md).
-SYNTH_VERSION = 2
+#   3: every labelled note sounds with two quieter notes of other families (data/synth/notes.py):
+#      on isolated notes an untrained encoder already told the families apart (issue 12).
+SYNTH_VERSION = 3
 CorpusKind = Literal["songs", "notes"]
 
 
@@ -151,7 +153,7 @@ def ensure_corpus(
         )
     if kind not in ("songs", "notes"):
         raise BenchError(f'Unknown synthetic corpus kind "{kind}": use "songs" (multi-source '
-                         'clips with stems and tags) or "notes" (NSynth-like single notes).')
+                         'clips with stems and tags) or "notes" (NSynth-like notes in a mix of two quieter ones).')
     path = synth_store_path(home, kind, size, seed)
     console = Console(stderr=True, quiet=not verbose)
     try:

@@ -9,8 +9,11 @@ clips (the crops at evenly spaced offsets, the same at every check, so two check
 the weights), keeps the weights of the best check, lowers the learning rate when the loss has
 not improved for a while (ReduceLROnPlateau, as CLMR's supervised_learning.py schedules its SGD
 on "Valid/loss"), stops after ``early_stop_patience`` checks without improvement, and loads the
-best weights back when training ends. Its state (best weights included) is saved in the resume
-checkpoint, so an interrupted ceiling resumes with its best check.
+best weights back when training ends. Before ``min_steps`` it only keeps the best weights: the
+patience does not count and the learning rate is not lowered while a network trained from
+scratch may still sit at the chance-level loss (Keras's EarlyStopping ``start_from_epoch``). Its
+state (best weights included) is saved in the resume checkpoint, so an interrupted ceiling
+resumes with its best check.
 """
 
 from __future__ import annotations
@@ -106,9 +109,9 @@ class ValidationEarlyStopping(Callback):
         if loss < self.best_loss:
             self.best_loss, self.best_step, self.checks_without_improvement = loss, step, 0
             self.best_weights = copy.deepcopy({k: v.detach().cpu() for k, v in method.state_dict().items()})
-        else:
+        elif step > self.settings.min_steps:  # the warm-up's checks do not count against it
             self.checks_without_improvement += 1
-        if self._plateau is not None:
+        if self._plateau is not None and step > self.settings.min_steps:
             self._plateau.step(loss)
         if self.checks_without_improvement >= self.settings.early_stop_patience and step < trainer.max_steps:
             self.stopped_at_step = step
@@ -121,7 +124,8 @@ class ValidationEarlyStopping(Callback):
     def summary(self, steps_trained: int) -> dict[str, Any]:
         """What the run record keeps of the ceiling's training."""
         return {"max_steps": self.settings.max_steps, "validate_every_steps": self.settings.validate_every_steps,
-                "early_stop_patience": self.settings.early_stop_patience, "steps_trained": steps_trained,
+                "early_stop_patience": self.settings.early_stop_patience, "min_steps": self.settings.min_steps,
+                "steps_trained": steps_trained,
                 "best_valid_loss": round(self.best_loss, 6) if self.history else None,
                 "best_step": self.best_step if self.history else None, "stopped_at_step": self.stopped_at_step,
                 "early_stopped": self.stopped_at_step is not None,

@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from ssl_music_bench.cli import main
+from ssl_music_bench.data.synthetic_corpus import SYNTH_VERSION
 from ssl_music_bench.environment import lock_sha256
 
 REPO = Path(__file__).resolve().parents[2]
@@ -39,9 +40,9 @@ def test_run_both_encoders_then_table(shared_home: Path, tiny_protocol_file: Pat
         assert result.returncode == 0, result.stderr
         assert "roc_auc" in result.stderr
     # the session's home is shared with other test files: look at this test's records only
-    records = sorted((shared_home / "records" / "test-tiny").glob("clmr__*__synth-tags__seed0__corpus2.json"))
-    assert [p.name for p in records] == ["clmr__effnet__synth-tags__seed0__corpus2.json",
-                                         "clmr__samplecnn__synth-tags__seed0__corpus2.json"]
+    records = sorted((shared_home / "records" / "test-tiny").glob(f"clmr__*__synth-tags__seed0__corpus{SYNTH_VERSION}.json"))
+    assert [p.name for p in records] == [f"clmr__effnet__synth-tags__seed0__corpus{SYNTH_VERSION}.json",
+                                         f"clmr__samplecnn__synth-tags__seed0__corpus{SYNTH_VERSION}.json"]
     record = json.loads(records[1].read_text())
     assert record["protocol"]["name"] == "test-tiny" and record["seed"] == 0
     assert 0.0 <= record["metrics"]["roc_auc"] <= 1.0 and 0.0 <= record["metrics"]["pr_auc"] <= 1.0
@@ -63,7 +64,7 @@ def test_second_task_reuses_the_checkpoint(shared_home: Path, tiny_protocol_file
     second = bench(*args, "--task", "synth-genre", home=shared_home)
     assert first.returncode == 0 and second.returncode == 0, second.stderr
     assert "reusing pretrained checkpoint" in second.stderr
-    record = json.loads((shared_home / "records" / "test-tiny" / "clmr__effnet__synth-genre__seed0__corpus2.json").read_text())
+    record = json.loads((shared_home / "records" / "test-tiny" / f"clmr__effnet__synth-genre__seed0__corpus{SYNTH_VERSION}.json").read_text())
     assert record["pretraining"]["reused"] is True
     assert 0.0 <= record["metrics"]["accuracy"] <= 1.0
 
@@ -73,7 +74,7 @@ def test_plugin_method_runs(shared_home: Path, tiny_protocol_file: Path) -> None
                    "--encoder", "effnet", "--task", "synth-genre", "--protocol", str(tiny_protocol_file),
                    "--no-progress", home=shared_home)
     assert result.returncode == 0, result.stderr
-    assert (shared_home / "records" / "test-tiny" / "time-shift__effnet__synth-genre__seed0__corpus2.json").is_file()
+    assert (shared_home / "records" / "test-tiny" / f"time-shift__effnet__synth-genre__seed0__corpus{SYNTH_VERSION}.json").is_file()
 
 
 @pytest.mark.parametrize(

@@ -83,12 +83,28 @@ def test_styles_differ_in_rhythm_and_harmony_not_in_level_or_instruments() -> No
 
 
 def test_corpus_sizes_and_version() -> None:
-    assert SYNTH_VERSION == 2
+    assert SYNTH_VERSION == 3
     assert SIZES["tiny"].songs == (24, 8, 8) and SIZES["tiny"].notes == (44, 22, 22)  # tests stay fast
     default, large = SIZES["default"], SIZES["large"]
     assert default.songs[2] >= 240 and default.notes[2] >= 440  # test splits sized for resolution
     assert sum(large.songs) >= 5000 and large.songs[0] >= 10 * default.songs[0] // 2
     assert large.song_seconds == default.song_seconds  # the same songs' shape, more of them
+
+
+@pytest.mark.parametrize("index", [0, 5, 17])
+def test_a_note_leads_a_mix_of_two_quieter_ones(index: int, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Corpus version 3: the labelled note sounds with ACCOMPANIMENT quieter notes (notes.py)."""
+    from ssl_music_bench.data.synth import notes as note_module
+
+    mixed = generate_note(SEED, 2, index).audio.astype(np.float64)
+    monkeypatch.setattr(note_module, "ACCOMPANIMENT", 0)
+    alone = generate_note(SEED, 2, index).audio.astype(np.float64)  # the same draws, without the others
+    scale = float(mixed @ alone / (alone @ alone))  # the lead inside the mix (the mix may be scaled to its peak)
+    rest = mixed - scale * alone
+    lead_peak, rest_peak = scale * np.abs(alone).max(), np.abs(rest).max()
+    assert 0.5 < scale < 1.05  # at most 1 (the least-squares fit sees a little of the others in it)
+    # two notes, each 4-10 dB below the lead's peak: together below it, and far from nothing
+    assert 0.2 * lead_peak < rest_peak < 2 * 10 ** (-4 / 20) * lead_peak
 
 
 def test_same_seed_same_bytes_and_other_seed_differs(home: Path, notes: ClipStore, tmp_path: Path) -> None:

@@ -8,6 +8,7 @@ import pytest
 from rich.console import Console
 
 from ssl_music_bench.contracts.protocol import load_protocol
+from ssl_music_bench.data.synthetic_corpus import SYNTH_VERSION
 from ssl_music_bench.errors import BenchError
 from ssl_music_bench.evaluate.label_fractions import label_subset, subset_size
 from ssl_music_bench.run import run_benchmark
@@ -22,7 +23,7 @@ def test_label_fraction_run(shared_home: Path, tiny_protocol_file: Path) -> None
     train_clips = record["dataset"]["clips"]["train"]
     assert record["label_fraction"] == 0.5
     assert record["train_clips_labelled"] == subset_size(train_clips, 0.5) < train_clips
-    assert path.name == "random-init__effnet__synth-genre@0.5__seed0__corpus2.json"
+    assert path.name == f"random-init__effnet__synth-genre@0.5__seed0__corpus{SYNTH_VERSION}.json"
     with pytest.raises(BenchError, match="label fraction"):
         run_benchmark(RunSpec("random-init", "effnet", protocol, task="synth-genre", label_fraction=0.0),
                       shared_home, quiet)

@@ -15,6 +15,8 @@ from pathlib import Path
 import pytest
 from conftest import TINY_PROTOCOL
 
+from ssl_music_bench.data.synthetic_corpus import SYNTH_VERSION
+
 PLUGIN = '''
 """Test plugin: CLMR with a cheap deterministic loss (quick-clmr), optionally slow and leaving a
 mark file when it starts training (BENCH_TEST_STEP_SECONDS, BENCH_TEST_MARK); one that always
@@ -101,8 +103,8 @@ def test_a_failed_cell_is_reported_the_grid_goes_on_and_status_agrees(tmp_path: 
     assert "failed broken-clmr + effnet on synth-genre, seed 0: RuntimeError: boom: the test's deliberate crash" \
         in " ".join(run.stderr.split())
     assert "1 of 2 cells failed" in " ".join(run.stderr.split())
-    assert [p.name for p in records(home)] == ["random-init__effnet__synth-genre__seed0__corpus2.json"]
-    log = home / "grid" / "logs" / "test-tiny" / "broken-clmr__effnet__synth-genre__seed0__corpus2.log"
+    assert [p.name for p in records(home)] == [f"random-init__effnet__synth-genre__seed0__corpus{SYNTH_VERSION}.json"]
+    log = home / "grid" / "logs" / "test-tiny" / f"broken-clmr__effnet__synth-genre__seed0__corpus{SYNTH_VERSION}.log"
     assert "Traceback" in log.read_text()  # the whole output of the failed `bench run` is kept
 
     plugin, protocol = files

@@ -12,6 +12,7 @@ import torch
 
 from ssl_music_bench.cli import main
 from ssl_music_bench.contracts.registry import ENCODERS, METHODS
+from ssl_music_bench.data.synthetic_corpus import SYNTH_VERSION
 from ssl_music_bench.errors import BenchError
 
 # A small HEAR module: fixed random filters, the mean magnitude of each as the embedding.
@@ -81,7 +82,7 @@ def test_a_hear_module_runs_as_a_frozen_encoder(
             "--protocol", str(tiny_protocol_file), "--no-progress", "--home", str(shared_home)]
     assert main(args) == 0, capsys.readouterr().err
     encoder = f"hear-{hear_module}"
-    record = json.loads((shared_home / "records" / "test-tiny" / f"frozen__{encoder}__synth-genre__seed0__corpus2.json")
+    record = json.loads((shared_home / "records" / "test-tiny" / f"frozen__{encoder}__synth-genre__seed0__corpus{SYNTH_VERSION}.json")
                         .read_text())
     assert (record["method"], record["encoder"], record["baseline"]) == ("frozen", encoder, None)
     assert record["encoder_parameters"] == 6 * 64 + 6
@@ -99,7 +100,7 @@ def test_a_hear_module_runs_as_a_frozen_encoder(
     expected = module.get_scene_embeddings(crops, module.load_model())
     assert torch.allclose(cached[0], expected.detach(), rtol=1e-5, atol=1e-6)
     assert main(args) == 0  # again: the stored model and its embeddings are reused
-    assert json.loads((shared_home / "records" / "test-tiny" / f"frozen__{encoder}__synth-genre__seed0__corpus2.json")
+    assert json.loads((shared_home / "records" / "test-tiny" / f"frozen__{encoder}__synth-genre__seed0__corpus{SYNTH_VERSION}.json")
                       .read_text())["reused_embeddings"] == ["train", "valid", "test"]
 
 

@@ -18,6 +18,7 @@ import torch.multiprocessing as mp
 
 from ssl_music_bench.contracts.registry import ENCODERS, METHODS
 from ssl_music_bench.data.audio import resampled_length
+from ssl_music_bench.data.synthetic_corpus import SYNTH_VERSION
 from ssl_music_bench.methods.cola import COLA, COLAConfig, COLALoss, bilinear_logits, cola_loss, cola_projection
 from ssl_music_bench.train.distributed import gather_rows
 
@@ -190,6 +191,6 @@ def test_bench_run_cola_end_to_end(tmp_path: Path, shared_home: Path, tiny_proto
         timeout=600,
     )
     assert result.returncode == 0, result.stderr
-    record = json.loads((shared_home / "records" / "test-cola" / "cola__effnet__synth-genre__seed0__corpus2.json").read_text())
+    record = json.loads((shared_home / "records" / "test-cola" / f"cola__effnet__synth-genre__seed0__corpus{SYNTH_VERSION}.json").read_text())
     assert 0.0 <= record["metrics"]["accuracy"] <= 1.0 and record["pretraining"]["steps"] == 2
     assert record["method_config"]["learning_rate"] == 1e-3

@@ -15,6 +15,7 @@ from torch import Tensor, nn
 from ssl_music_bench.contracts.compatibility import compatible_encoders
 from ssl_music_bench.contracts.encoder import Encoder
 from ssl_music_bench.contracts.registry import ENCODERS
+from ssl_music_bench.data.synthetic_corpus import SYNTH_VERSION
 from ssl_music_bench.errors import BenchError
 from ssl_music_bench.methods.cpc import CPC, CPCConfig, cpc_loss, info_nce, prediction_steps, sample_negatives
 
@@ -163,5 +164,5 @@ def test_bench_run_cpc_end_to_end(tmp_path: Path, shared_home: Path, tiny_protoc
         capture_output=True, text=True, env=env, timeout=600,
     )
     assert result.returncode == 0, result.stderr
-    record = json.loads((shared_home / "records" / "test-cpc" / "cpc__effnet__synth-genre__seed0__corpus2.json").read_text())
+    record = json.loads((shared_home / "records" / "test-cpc" / f"cpc__effnet__synth-genre__seed0__corpus{SYNTH_VERSION}.json").read_text())
     assert 0.0 <= record["metrics"]["accuracy"] <= 1.0 and record["pretraining"]["steps"] == 2

@@ -47,6 +47,7 @@ def test_a_protocol_without_the_table_trains_the_ceiling_for_the_pretraining_ste
     ("max_steps = 0", "ceiling.max_steps"), ("validate_every_steps = 0", "ceiling.validate_every_steps"),
     ("early_stop_patience = 0", "ceiling.early_stop_patience"), ("batch_size = 1", "ceiling.batch_size"),
     ("max_steps = 2.5", "whole number"), ("patience = 3", "has no setting patience"),
+    ("min_steps = -1", "ceiling.min_steps"),
 ])
 def test_bad_ceiling_settings_are_refused(line: str, message: str) -> None:
     with pytest.raises(BenchError, match=message):
@@ -82,6 +83,32 @@ def test_early_stopping_stops_after_the_patience_and_keeps_the_best_weights() ->
     summary = stopping.summary(steps[-1])
     assert summary["best_step"] == 20 and summary["best_valid_loss"] == 2.0 and summary["early_stopped"]
     assert [step for step, _ in summary["valid_loss_curve"]] == [10, 20, 30, 40]
+
+
+def test_no_early_stop_and_no_lower_learning_rate_during_the_warm_up() -> None:
+    """A loss that sits at chance for the first checks (a from-scratch network) is not stopped
+    before min_steps; after it, the patience counts as usual."""
+    settings = CeilingSettings(max_steps=100, validate_every_steps=10, early_stop_patience=2, min_steps=40)
+    flat = [2.398, 2.399, 2.399, 2.400, 2.401, 2.300, 2.350, 2.360, 2.370]
+    stopping, model, steps = _fake_run(flat, settings)
+    # checks 20-40 are not worse-counted (warm-up); 50 no better, 60 best, 70 and 80 worse: stop at 80
+    assert stopping.stopped_at_step == 80 and steps[-1] == 80 and model.weight.item() == 60.0
+    without = _fake_run(flat, CeilingSettings(max_steps=100, validate_every_steps=10, early_stop_patience=2))[0]
+    assert without.stopped_at_step == 30  # what the warm-up prevents: stopped at chance
+    assert stopping.summary(80)["min_steps"] == 40
+
+    model = nn.Linear(1, 1)
+    optimiser = torch.optim.SGD(model.parameters(), lr=1.0)
+    plateau = ValidationEarlyStopping([], 16_000, settings, lr_reduce_factor=0.5, lr_reduce_patience=1)
+    scripted = iter(flat)
+    plateau.validation_loss = lambda method: next(scripted)  # type: ignore[method-assign]
+    trainer = SimpleNamespace(global_step=0, max_steps=100, should_stop=False, optimizers=[optimiser])
+    module = SimpleNamespace(method=model)
+    plateau.on_train_start(trainer, module)  # type: ignore[arg-type]
+    for step in (10, 20, 30, 40):
+        trainer.global_step = step
+        plateau.on_train_batch_end(trainer, module, None, None, 0)  # type: ignore[arg-type]
+    assert optimiser.param_groups[0]["lr"] == 1.0  # three flat checks, yet no lower rate in the warm-up
 
 
 def test_a_ceiling_that_keeps_improving_trains_its_whole_budget() -> None:

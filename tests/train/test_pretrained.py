@@ -48,12 +48,12 @@ def test_checkpoint_names_are_those_of_stored_checkpoints(tmp_path: Path) -> Non
     path.write_text(RECORDED_PROTOCOL)
     protocol = load_protocol(str(path))
     names = [
-        (RunSpec("clmr", "effnet", protocol, task="synth-tags"), "clmr-effnet-d6ac56f16f67cff8"),
-        (RunSpec("clmr", "samplecnn", protocol, task="synth-genre"), "clmr-samplecnn-99e429b3105de5e0"),
+        (RunSpec("clmr", "effnet", protocol, task="synth-tags"), "clmr-effnet-2445c3ccd03d4951"),
+        (RunSpec("clmr", "samplecnn", protocol, task="synth-genre"), "clmr-samplecnn-a0eb5b72af493aaf"),
         (RunSpec("msa", "effnet", protocol, task="synth-tags", overrides={"sources": "drums,bass"}),
-         "msa-effnet-076e1bfb89ac6e03"),
+         "msa-effnet-c730b560e35d4d2e"),
         (RunSpec("supervised", "effnet", protocol, task="synth-genre", label_fraction=0.5),
-         "supervised-effnet-8d4b529d14d22b0e"),
+         "supervised-effnet-4d9b9b39c023a555"),
     ]
     for spec, name in names:
         assert spec.checkpoint_directory(tmp_path) == tmp_path / "checkpoints" / name

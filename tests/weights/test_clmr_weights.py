@@ -20,6 +20,7 @@ import torch.nn.functional as F
 from safetensors.torch import save_file
 
 from ssl_music_bench.cli import main
+from ssl_music_bench.data.synthetic_corpus import SYNTH_VERSION
 from ssl_music_bench.errors import BenchError
 from ssl_music_bench.weights import load_external_weights
 
@@ -218,13 +219,13 @@ def test_bench_run_with_weights_probes_them_and_caches_by_file_hash(
     assert "pretraining clmr" not in err and "no pretraining" in err
     folder = shared_home / "records" / "test-tiny"
     stem = row.replace(" (", "_").replace(" ", "_").rstrip(")")
-    first = json.loads((folder / f"{stem}__samplecnn__synth-genre__seed0__corpus2.json").read_text())
+    first = json.loads((folder / f"{stem}__samplecnn__synth-genre__seed0__corpus{SYNTH_VERSION}.json").read_text())
     assert first["method"] == row and first["method_name"] == "clmr"
     assert first["weights"]["sha256"] == file_sha256(path) and first["weights"]["layout"] == layout
     assert first["pretraining"]["steps"] == 0 and first["pretraining"]["weights_sha256"] == file_sha256(path)
     if layout == "clmr-2.0":  # another probe seed: the embeddings are cached under the file's hash
         assert main([*args, "--seed", "1"]) == 0
-        second = json.loads((folder / f"{stem}__samplecnn__synth-genre__seed1__corpus2.json").read_text())
+        second = json.loads((folder / f"{stem}__samplecnn__synth-genre__seed1__corpus{SYNTH_VERSION}.json").read_text())
         assert second["reused_embeddings"] == ["train", "valid", "test"]
     # the cached embeddings are CLMR's forward of every chunk (float32 pipeline vs float64 reference)
     data = TASKS.get("synth-genre").obj().load(shared_home, load_protocol(str(tiny_protocol_file)))

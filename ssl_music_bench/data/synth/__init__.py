@@ -1,5 +1,5 @@
 """The generator of the built-in synthetic music corpus: multi-source songs with stems and tags,
-and NSynth-like single notes, rendered deterministically from a seed so that every command of the
+and NSynth-like notes (each with two quieter notes of other families), rendered deterministically from a seed so that every command of the
 benchmark runs on a fresh CPU-only machine without downloading anything.
 
 Tasks and pretraining never import it: they open the corpus through
