@@ -6,11 +6,14 @@ in percent with its 95 % confidence interval (report/table.py's Cell). The paper
 numbers, where FACTS.md has them, sit in a last column beside each row and under the table;
 they are on the paper's real datasets and protocol, ours on the given protocol's data, so they
 show the expected ordering, not values to match. A cell whose record is missing (not run yet,
-or failed) is "-".
+or failed) is "-". A last row gives each column's resolution: the median of its records' test-set
+95 % bootstrap half-widths (the run record's ``resolution``; along pretraining, that of the final
+weights): two rows closer than it are not told apart by the test set, whatever the seeds say.
 """
 
 from __future__ import annotations
 
+import statistics
 from collections import defaultdict
 from pathlib import Path
 from typing import Any
@@ -24,6 +27,7 @@ from ssl_music_bench.report.table import Cell
 
 HEADLINE_METRICS = ("roc_auc", "pr_auc", "accuracy")
 MISSING = "-"
+RESOLUTION_ROW = "*resolution ±*"
 
 Column = tuple[str, str, str]  # (task, metric, condition: "" or "10 %" or "step 5")
 
@@ -53,6 +57,7 @@ def experiment_table(experiment: Experiment, cells: list[ExperimentCell], home: 
     rows: dict[str, dict[Column, list[float]]] = {}
     papers: dict[str, str] = {}
     columns: list[Column] = []
+    widths: dict[tuple[str, str], list[float]] = defaultdict(list)  # (task, metric) -> half-widths in points
     for entry, record in found:
         row = rows.setdefault(entry.row, defaultdict(list))
         if entry.paper:
@@ -61,6 +66,8 @@ def experiment_table(experiment: Experiment, cells: list[ExperimentCell], home: 
             if column not in columns:
                 columns.append(column)
             row[column].append(value)
+        for metric, width in ((record or {}).get("resolution") or {}).items():
+            widths[(record["task"], metric)].append(100 * width)
     columns = _ordered(columns, experiment)
     header = ["row", *(" ".join(part for part in column if part) for column in columns)]
     if papers:
@@ -71,7 +78,11 @@ def experiment_table(experiment: Experiment, cells: list[ExperimentCell], home: 
     for label, values in rows.items():
         cells_text = [Cell(tuple(values[c])).text() if values.get(c) else MISSING for c in columns]
         lines.append("| " + " | ".join([label, *cells_text, *([papers.get(label, "")] if papers else [])]) + " |")
+    resolution = [f"{statistics.median(widths[c[:2]]):.2f}" if widths.get(c[:2]) else MISSING for c in columns]
+    lines.append("| " + " | ".join([RESOLUTION_ROW, *resolution, *([""] if papers else [])]) + " |")
     missing = [f"{entry.row}: {entry.cell.describe()}" for entry, record in found if record is None]
+    lines += ["", f"{RESOLUTION_ROW}: the median of the column's test-set 95 % bootstrap half-widths; rows closer "
+              "than it are not told apart by the test set."]
     if experiment.paper:
         lines += ["", f"Paper: {experiment.paper}"]
     if missing:

@@ -106,6 +106,7 @@ def test_every_experiment_renders_its_rows_and_columns(name: str, home: Path) ->
     text = experiment_table(experiment, cells, home, "cpu")
     rows = table_rows(text)
     header = rows.pop("row")
+    resolution = rows.pop("*resolution ±*")
     assert list(rows) == list(dict.fromkeys(entry.row for entry in cells))
     tasks = list(dict.fromkeys(entry.cell.task for entry in cells))
     metrics = {task: ["roc_auc", "pr_auc"] if task == "synth-tags" else ["accuracy"] for task in tasks}
@@ -117,6 +118,7 @@ def test_every_experiment_renders_its_rows_and_columns(name: str, home: Path) ->
         expected = [f"{t} {m}" for t in tasks for m in metrics[t]]
     papers = any(entry.paper for entry in cells)
     assert header == expected + (["paper (reported)"] if papers else [])
+    assert resolution == ["-"] * len(expected) + ([""] if papers else [])  # these fake records store none
     first = rows[cells[0].row]
     assert re.fullmatch(r"\d+\.\d\d ± \d+\.\d\d \(n=2\)", first[0])  # two seeds: mean and interval
     missing = sum(entry.row == last for entry in cells)
@@ -148,6 +150,7 @@ def test_convergence_runs_end_to_end_and_draws_its_figure(
     out, err = capsys.readouterr()
     rows = table_rows(out)
     assert rows.pop("row") == [f"synth-tags {m} step {s}" for m in ("roc_auc", "pr_auc") for s in (1, 2)]
+    assert all(re.fullmatch(r"\d+\.\d\d", width) for width in rows.pop("*resolution ±*"))
     assert list(rows) == ["msa + test-tiny-mel", "cola-mws + test-tiny-mel"]
     assert all(re.fullmatch(r"\d+\.\d\d", cell) for row in rows.values() for cell in row)
     assert "2 cells run now" in err
@@ -178,8 +181,10 @@ def test_every_experiment_runs_end_to_end_on_a_tiny_grid(
     assert f"{len(cells)} cells run now, 0 done before, 0 failed" in " ".join(err.split())
     rows = table_rows(out)
     header = rows.pop("row")
+    widths = rows.pop("*resolution ±*")
     assert list(rows) == list(dict.fromkeys(entry.row for entry in cells))
     measured = [column for column in header if column != "paper (reported)"]
+    assert all(re.fullmatch(r"\d+\.\d\d", width) for width in widths[: len(measured)])  # every real record stores one
     assert measured and all(column.startswith(task) for column in measured)
     for row, values in rows.items():
         assert all(re.fullmatch(r"\d+\.\d\d", value) for value in values[: len(measured)]), (row, values)
