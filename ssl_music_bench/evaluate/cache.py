@@ -142,11 +142,13 @@ def cache_entries(home: Path) -> list[CacheEntry]:
 def clear_cache(home: Path, method: str | None = None, task: str | None = None) -> list[CacheEntry]:
     """Remove the entries of a method and/or a task (all when neither is given); return them.
 
-    A task filter removes embeddings only: checkpoints are shared by every task.
+    A task filter removes embeddings only: checkpoints are shared by every task. A ``.safetensors``
+    file under HOME/embeddings that cannot be read carries none of the metadata the tool writes, so
+    nothing proves it is the tool's: it is left where it is (``bench cache clear`` names it).
     """
     removed = []
     for entry in cache_entries(home):
-        if task is not None and entry.kind in PRETRAINING_KINDS:
+        if (task is not None and entry.kind in PRETRAINING_KINDS) or entry.about.get("state") == "unreadable":
             continue
         if entry.matches(method, task):
             shutil.rmtree(entry.path) if entry.path.is_dir() else entry.path.unlink()

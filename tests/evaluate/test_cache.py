@@ -46,3 +46,15 @@ def test_cache_commands(tmp_path: Path, capsys) -> None:  # type: ignore[no-unty
     assert main(["protocol", "show", "v1"]) == 0
     shown = capsys.readouterr().out
     assert 'name = "v1"' in shown and "sha256" in shown
+
+
+def test_clear_leaves_a_file_it_cannot_prove_it_wrote(tmp_path: Path, capsys) -> None:  # type: ignore[no-untyped-def]
+    home = tmp_path / "home"
+    embeddings_dir(home).mkdir(parents=True)
+    stranger = embeddings_dir(home) / "my-own.safetensors"
+    stranger.write_bytes(b"not a safetensors file the tool wrote")
+    assert [entry.about for entry in cache_entries(home)] == [{"state": "unreadable"}]
+    assert main(["cache", "clear", "--all", "--home", str(home)]) == 0
+    assert stranger.read_bytes() == b"not a safetensors file the tool wrote"
+    err = " ".join(capsys.readouterr().err.split())
+    assert "removed 0 entries" in err and "left 1 unreadable file(s)" in err and "my-own.safetensors" in err
