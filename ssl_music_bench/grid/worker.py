@@ -40,11 +40,9 @@ class CellResult:
 def cell_identity(cell: GridCell, protocol_name: str) -> dict:
     """The fields of a record that name its file (report/records.py record_path), for a run made
     now: on today's synthetic corpus."""
-    from ssl_music_bench.data.synthetic_corpus import current_corpus_version
+    from ssl_music_bench.report.records import identity_of_run
 
-    return {"method": cell.label, "encoder": cell.encoder, "task": cell.task, "seed": cell.seed,
-            "label_fraction": cell.label_fraction, "protocol": {"name": protocol_name},
-            "dataset": {"corpus_version": current_corpus_version(cell.task)}}
+    return identity_of_run(cell.label, cell.encoder, cell.task, cell.seed, protocol_name, cell.label_fraction)
 
 
 def cell_record_path(cell: GridCell, home: Path) -> Path | None:

@@ -55,6 +55,16 @@ def corpus_version(record: dict[str, Any]) -> int | None:
     return 1 if str(record["task"]).startswith("synth-") else None
 
 
+def identity_of_run(method: str, encoder: str, task: str, seed: int, protocol: str,
+                    label_fraction: float = 1.0) -> dict[str, Any]:
+    """The fields that name the record of a run made now (on today's synthetic corpus): what
+    `bench status` and the grid look up with :func:`record_path`."""
+    from ssl_music_bench.data.synthetic_corpus import current_corpus_version
+
+    return {"method": method, "encoder": encoder, "task": task, "seed": seed, "label_fraction": label_fraction,
+            "protocol": {"name": protocol}, "dataset": {"corpus_version": current_corpus_version(task)}}
+
+
 def record_path(home: Path, record: dict[str, Any]) -> Path:
     """HOME/records/<protocol>/<method>__<encoder>__<task>__seed<seed>[__corpus<N>].json; every part
     is checked to be a safe name first, so that no record or note is written outside the records

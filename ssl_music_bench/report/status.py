@@ -18,7 +18,6 @@ import json
 import sys
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 from ssl_music_bench.contracts.compatibility import compatible_encoders
 from ssl_music_bench.contracts.protocol import Protocol
@@ -29,6 +28,7 @@ from ssl_music_bench.io import write_json_atomic
 from ssl_music_bench.report.records import (
     FAILURE_FOLDER,
     corpus_version,
+    identity_of_run,
     load_records,
     read_record,
     record_path,
@@ -50,18 +50,12 @@ class CellState:
                 f"--protocol {protocol.name} --seed {self.seed}")
 
 
-def _identity(method: str, encoder: str, task: str, seed: int, protocol: str) -> dict[str, Any]:
-    """The fields that name a run's record file, for a run made now (on today's synthetic corpus)."""
-    return {"method": method, "encoder": encoder, "task": task, "seed": seed, "protocol": {"name": protocol},
-            "dataset": {"corpus_version": current_corpus_version(task)}}
-
-
 def _failure_beside(record: Path) -> Path:
     return record.parent / FAILURE_FOLDER / record.name
 
 
 def failure_path(home: Path, method: str, encoder: str, task: str, seed: int, protocol: str) -> Path:
-    return _failure_beside(record_path(home, _identity(method, encoder, task, seed, protocol)))
+    return _failure_beside(record_path(home, identity_of_run(method, encoder, task, seed, protocol)))
 
 
 def note_failure(  # 7 parameters: the home, the five coordinates of a cell (as `bench run` takes them), the error
@@ -102,7 +96,7 @@ def grid(home: Path, protocol: Protocol, tasks: list[str], seeds: list[int]) -> 
 
 def cell_state(home: Path, method: str, encoder: str, task: str, seed: int, protocol: str) -> CellState:
     """Done when a valid record exists; failed when the record is invalid or a failure note exists."""
-    path = record_path(home, _identity(method, encoder, task, seed, protocol))
+    path = record_path(home, identity_of_run(method, encoder, task, seed, protocol))
     if path.exists():
         record, problem = read_record(path)
         if record is not None:

@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from ssl_music_bench.data.synthetic_corpus import SYNTH_VERSION, current_corpus_version
+from ssl_music_bench.errors import BenchError
 from ssl_music_bench.grid.cells import GridCell
 from ssl_music_bench.grid.worker import cell_record_path
 from ssl_music_bench.report.records import SCHEMA_VERSION, load_records, record_path, write_record
@@ -31,7 +32,7 @@ def test_each_corpus_version_has_its_own_record_file(tmp_path: Path) -> None:
     assert json.loads(first.read_text())["dataset"] == {"corpus_version": 1}  # not overwritten by version 2
     real = {**record(None), "task": "gtzan", "dataset": {"corpus_version": None}}
     assert record_path(tmp_path, real).name == "clmr__effnet__gtzan__seed0.json"
-    with pytest.raises(Exception, match="corpus version is a whole number"):
+    with pytest.raises(BenchError, match="corpus version is a whole number"):
         record_path(tmp_path, record("2"))  # type: ignore[arg-type]
 
 
