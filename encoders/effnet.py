@@ -10,7 +10,9 @@ COLA builds ``tf.keras.applications.EfficientNetB0(include_top=False, weights=No
 (google-research/google-research cola/network.py), whose defaults differ from timm's: stochastic
 depth ("drop connect") 0.2, scaled per block by its index as timm scales ``drop_path_rate``, and
 Keras's BatchNormalization, epsilon 1e-3 and momentum 0.99 (torch's momentum 0.01), where timm
-uses 0, 1e-5 and 0.1. We take Keras's, with one departure: a block's branch is dropped for the
+uses 0, 1e-5 and 0.1. (Keras's momentum leaves the running statistics of a short training mostly
+those of the initial weights; the protocols with short budgets recompute them for the final
+weights, train/batch_norm_statistics.py.) We take Keras's, with one departure: a block's branch is dropped for the
 whole batch at once, not per example (:class:`BatchDropPath` says why). Keras's model also rescales its input by 1/255 before the
 stem (a Rescaling layer, TF >= 2.3); the stem's batch norm undoes any constant scale up to its
 epsilon, so that layer is not copied.

@@ -4,8 +4,8 @@ They mirror the real tasks' shapes so every command runs on a fresh CPU-only mac
 download: ``synth-tags`` is multi-label tagging like MagnaTagATune (instruments present, vocal
 gender, tempo, loudness, style), ``synth-genre`` is single-label style classification like
 GTZAN/FMA, ``synth-instrument`` and ``synth-pitch`` are NSynth-like 4 s notes, each
-sounding with two quieter notes of other families since corpus version 3 (the family and the
-MIDI pitch of the loudest note). Splits are fixed by the generator; the corpus seed is fixed
+sounding with two quieter notes of other families since corpus version 3, quieter at every
+moment since version 4 (the family and the MIDI pitch of the loudest note). Splits are fixed by the generator; the corpus seed is fixed
 (0), so every run of a protocol sees the same data.
 
 A task earns its place in the table only if it can rank methods: the supervised ceiling must

@@ -69,9 +69,9 @@ def command_run(args: argparse.Namespace, console: Console) -> None:
     except (BenchError, KeyboardInterrupt):
         raise
     except Exception as error:  # a crash: leave a note for `bench status`, then show the traceback
-        note_failure(home, label, args.encoder, args.task, args.seed, protocol.name, error)
+        note_failure(home, label, args.encoder, args.task, args.seed, protocol, error)
         raise
-    clear_failure(home, label, args.encoder, args.task, args.seed, protocol.name)
+    clear_failure(home, label, args.encoder, args.task, args.seed, protocol)
     # escaped: the label quotes --set values ("msa[sources=drums]" is not markup), names may come from plugins
     console.print(f"[bold]{escape(record['method'])} + {escape(args.encoder)} on {escape(args.task)}[/] (protocol "
                   f"{escape(protocol.name)}, seed {args.seed}): {format_metrics(record)}  "

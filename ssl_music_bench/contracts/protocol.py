@@ -52,6 +52,11 @@ class PretrainSettings:
     # each, so a record holds the metric against pretraining steps (the MSA poster's convergence
     # figure). 0: only the final weights. Training is unchanged; each kept step costs one probe.
     probe_every: int = 0
+    # Batch-norm statistics recomputed with the evaluated weights over this many fixed crops of
+    # the pretraining clips, in batches of batch_size ("precise BN", train/batch_norm_statistics.py):
+    # after a short budget the running averages still describe the initial weights. 0: the running
+    # averages are kept (what the papers did, after hundreds of thousands of steps).
+    batch_norm_crops: int = 0
 
 
 @dataclass(frozen=True)
@@ -296,6 +301,7 @@ class _Checker:
         for key, value, low in (("pretrain.num_workers", pretrain.num_workers, 0),
                                 ("pretrain.log_every_steps", pretrain.log_every_steps, 1),
                                 ("pretrain.probe_every", pretrain.probe_every, 0),
+                                ("pretrain.batch_norm_crops", pretrain.batch_norm_crops, 0),
                                 ("probe.batch_size", probe.batch_size, 1), ("probe.max_epochs", probe.max_epochs, 1),
                                 ("probe.early_stop_patience", probe.early_stop_patience, 1),
                                 ("probe.lr_reduce_patience", probe.lr_reduce_patience, 0),

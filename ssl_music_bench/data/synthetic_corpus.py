@@ -42,7 +42,9 @@ from ssl_music_bench.io import PARTIAL_SUFFIX, exclusive_lock, remove_partial
 #      "large" size (issue 12, docs/TASKS.md).
 #   3: every labelled note sounds with two quieter notes of other families (data/synth/notes.py):
 #      on isolated notes an untrained encoder already told the families apart (issue 12).
-SYNTH_VERSION = 3
+#   4: the accompaniment stays 4 dB below the labelled note at every moment (data/synth/notes.py
+#      under_lead), so that every crop of a mix is led by the labelled note; the songs are as in 2.
+SYNTH_VERSION = 4
 CorpusKind = Literal["songs", "notes"]
 
 

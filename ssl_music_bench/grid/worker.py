@@ -18,8 +18,12 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from ssl_music_bench.grid.cells import GridCell
+
+if TYPE_CHECKING:
+    from ssl_music_bench.contracts.protocol import Protocol
 
 DONE, SKIPPED, FAILED, INTERRUPTED = "done", "skipped", "failed", "interrupted"
 THREAD_VARIABLES = ("OMP_NUM_THREADS", "MKL_NUM_THREADS")  # torch's intra-op pool follows OMP_NUM_THREADS
@@ -37,21 +41,21 @@ class CellResult:
     seconds: float = 0.0
 
 
-def cell_identity(cell: GridCell, protocol_name: str) -> dict:
+def cell_identity(cell: GridCell, protocol: Protocol) -> dict:
     """The fields of a record that name its file (report/records.py record_path), for a run made
-    now: on today's synthetic corpus."""
+    now: under today's version of the protocol, on today's synthetic corpus."""
     from ssl_music_bench.report.records import identity_of_run
 
-    return identity_of_run(cell.label, cell.encoder, cell.task, cell.seed, protocol_name, cell.label_fraction)
+    return identity_of_run(cell.label, cell.encoder, cell.task, cell.seed, protocol, cell.label_fraction)
 
 
 def cell_record_path(cell: GridCell, home: Path) -> Path | None:
     """The cell's run record if it exists and is valid (done), else None: found where `bench run`
     writes it and checked with the same reader as `bench table` and `bench status`."""
     from ssl_music_bench.contracts.protocol import load_protocol
-    from ssl_music_bench.report.records import read_record, record_path
+    from ssl_music_bench.report.records import read_record, recorded_path
 
-    path = record_path(Path(home), cell_identity(cell, load_protocol(cell.protocol).name))
+    path = recorded_path(Path(home), cell_identity(cell, load_protocol(cell.protocol)))
     return path if path.exists() and read_record(path)[0] is not None else None
 
 
@@ -130,7 +134,7 @@ def failure_reason(cell: GridCell, home: Path, returncode: int, output: str, beg
     from ssl_music_bench.contracts.protocol import load_protocol
     from ssl_music_bench.report.status import failure_path
 
-    note = failure_path(home, cell.label, cell.encoder, cell.task, cell.seed, load_protocol(cell.protocol).name)
+    note = failure_path(home, cell.label, cell.encoder, cell.task, cell.seed, load_protocol(cell.protocol))
     if cell.label_fraction == 1.0 and note.exists() and note.stat().st_mtime >= began_wall - 1:
         try:
             return one_line(json.loads(note.read_text(encoding="utf-8"))["error"])
@@ -160,11 +164,11 @@ def record_failure(cell: GridCell, home: Path, reason: str, output: str) -> str:
     from ssl_music_bench.contracts.protocol import load_protocol
     from ssl_music_bench.home import grid_log_path
     from ssl_music_bench.io import write_json_atomic, write_text_atomic
-    from ssl_music_bench.report.records import record_path
+    from ssl_music_bench.report.records import recorded_path
     from ssl_music_bench.report.status import failure_path
 
-    protocol = load_protocol(cell.protocol).name
-    log = grid_log_path(home, protocol, record_path(home, cell_identity(cell, protocol)).stem)
+    protocol = load_protocol(cell.protocol)
+    log = grid_log_path(home, protocol.name, recorded_path(home, cell_identity(cell, protocol)).stem)
     try:
         write_text_atomic(log, output)
         reason = f"{reason} [log: {log}]"

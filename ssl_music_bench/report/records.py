@@ -5,8 +5,9 @@ its config, encoder, task, protocol with its hash, seed), what came out (metrics
 took, and provenance (package versions, git SHA and dirty flag, hardware, dataset manifest hash).
 
 Its file name is built from the method label, encoder, task, seed, protocol and (from version 2 on)
-the synthetic corpus version, so each of them is checked to be a safe name (no "..", no "/")
-before a path is made of it; a run on a new corpus never overwrites the record of the old one. A record is checked
+the synthetic corpus version and the protocol version, so each of them is checked to be a safe
+name (no "..", no "/") before a path is made of it; a run on a new corpus, or under a new version
+of its protocol, never overwrites the record of the old one. A record is checked
 against its schema when it is read (:func:`record_problem`: the keys that the table, the plots
 and `bench status` use, with their types); a file that is not a valid record is reported and
 left out, never shown as a result.
@@ -24,7 +25,7 @@ import sys
 from collections.abc import Callable
 from importlib import metadata
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import torch
 
@@ -32,6 +33,9 @@ from ssl_music_bench.contracts.registry import check_safe_name
 from ssl_music_bench.errors import BenchError
 from ssl_music_bench.home import records_dir
 from ssl_music_bench.io import write_json_atomic
+
+if TYPE_CHECKING:
+    from ssl_music_bench.contracts.protocol import Protocol
 
 SCHEMA_VERSION = 1
 PACKAGES = ("ssl-music-bench", "torch", "torchaudio", "torchvision", "lightly", "timm", "torchmetrics",
@@ -55,20 +59,39 @@ def corpus_version(record: dict[str, Any]) -> int | None:
     return 1 if str(record["task"]).startswith("synth-") else None
 
 
-def identity_of_run(method: str, encoder: str, task: str, seed: int, protocol: str,
+def protocol_version(record: dict[str, Any]) -> int:
+    """The version of the protocol a record was made under (every record stores it)."""
+    return record["protocol"].get("version", 1)
+
+
+def identity_of_run(method: str, encoder: str, task: str, seed: int, protocol: Protocol,
                     label_fraction: float = 1.0) -> dict[str, Any]:
-    """The fields that name the record of a run made now (on today's synthetic corpus): what
-    `bench status` and the grid look up with :func:`record_path`."""
+    """The fields that name the record of a run made now (today's version of ``protocol``, on
+    today's synthetic corpus): what `bench status` and the grid look up with :func:`recorded_path`."""
     from ssl_music_bench.data.synthetic_corpus import current_corpus_version
 
     return {"method": method, "encoder": encoder, "task": task, "seed": seed, "label_fraction": label_fraction,
-            "protocol": {"name": protocol}, "dataset": {"corpus_version": current_corpus_version(task)}}
+            "protocol": {"name": protocol.name, "version": protocol.version},
+            "dataset": {"corpus_version": current_corpus_version(task)}}
+
+
+def recorded_path(home: Path, identity: dict[str, Any]) -> Path:
+    """Where the record of ``identity`` is: :func:`record_path`, or, for a protocol version above 1
+    recorded before the version entered the name, the name without it when that file holds a
+    record of this version (so that such runs are not made again); else :func:`record_path`."""
+    path = record_path(home, identity)
+    if path.exists() or protocol_version(identity) == 1:
+        return path
+    unversioned = record_path(home, {**identity, "protocol": {**identity["protocol"], "version": 1}})
+    record, _ = read_record(unversioned) if unversioned.exists() else (None, "")
+    return unversioned if record is not None and protocol_version(record) == protocol_version(identity) else path
 
 
 def record_path(home: Path, record: dict[str, Any]) -> Path:
-    """HOME/records/<protocol>/<method>__<encoder>__<task>__seed<seed>[__corpus<N>].json; every part
-    is checked to be a safe name first, so that no record or note is written outside the records
-    folder. The corpus suffix appears from version 2 on, so version-1 records keep their names."""
+    """HOME/records/<protocol>/<method>__<encoder>__<task>__seed<seed>[__corpus<N>][__protocol<V>].json;
+    every part is checked to be a safe name first, so that no record or note is written outside
+    the records folder. The corpus and protocol suffixes appear from version 2 on, so version-1
+    records keep their names: two versions of a protocol, or of the corpus, never share a file."""
     method = re.sub(r"[^A-Za-z0-9._-]+", "_", str(record["method"])).strip("_")
     if not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9._-]*", method):
         raise BenchError(f"The method label {record['method']!r} cannot name a record file: it must start with a "
@@ -83,8 +106,13 @@ def record_path(home: Path, record: dict[str, Any]) -> Path:
     if version is not None and (isinstance(version, bool) or not isinstance(version, int)):
         raise BenchError(f"A record's corpus version is a whole number or null, not {version!r}: it names its file.")
     corpus = f"__corpus{version}" if version is not None and version > 1 else ""
+    revision = protocol_version(record)
+    if isinstance(revision, bool) or not isinstance(revision, int) or revision < 1:
+        raise BenchError(f"A record's protocol version is a whole number of at least 1, not {revision!r}: it names "
+                         "its file.")
+    versioned = f"__protocol{revision}" if revision > 1 else ""
     folder = records_dir(home) / protocol
-    path = folder / f"{method}__{encoder}__{task_label({**record, 'task': task})}__seed{seed}{corpus}.json"
+    path = folder / f"{method}__{encoder}__{task_label({**record, 'task': task})}__seed{seed}{corpus}{versioned}.json"
     if path.parent != folder:  # safe names cannot do this; the check states the promise
         raise BenchError(f"The record path {path} would leave {folder}; names with '/' are refused.")
     return path
@@ -104,8 +132,8 @@ def warn_on_stderr(message: str) -> None:
 def run_identity(record: dict[str, Any]) -> tuple[Any, ...]:
     """What one run is: two records with the same identity are the same run done twice (one seed,
     counted once in a table)."""
-    return (record["protocol"]["name"], record["method"], record["encoder"], task_label(record), record["seed"],
-            corpus_version(record))
+    return (record["protocol"]["name"], protocol_version(record), record["method"], record["encoder"],
+            task_label(record), record["seed"], corpus_version(record))
 
 
 def load_records(directory: Path, warn: Callable[[str], None] = warn_on_stderr) -> list[dict[str, Any]]:
@@ -129,7 +157,7 @@ def load_records(directory: Path, warn: Callable[[str], None] = warn_on_stderr) 
             newer, older = ((path, record), (other_path, other)) if str(record.get("created", "")) >= str(
                 other.get("created", "")) else ((other_path, other), (path, record))
             warn(f"skipping {older[0]}: it records the same run as {newer[0]} (same protocol, method, encoder, task, "
-                 "seed and corpus version), which is newer; one seed is counted once")
+                 "seed, protocol version and corpus version), which is newer; one seed is counted once")
             kept[identity] = newer
             continue
         kept[identity] = (path, record)
@@ -181,6 +209,9 @@ def _value_problem(record: dict[str, Any]) -> str:
     """The checks of :func:`record_problem` beyond keys and types."""
     if not isinstance(record["protocol"].get("name"), str):
         return 'its "protocol" has no "name" string'
+    version = record["protocol"].get("version", 1)
+    if isinstance(version, bool) or not isinstance(version, int) or version < 1:
+        return f'its "protocol.version" is {version!r}, not a whole number of at least 1'
     bad = {name: value for name, value in record["metrics"].items() if not _is_number(value)}
     if bad:
         return f"its metrics must be finite numbers, and {', '.join(f'{k}={v!r}' for k, v in bad.items())} are not"

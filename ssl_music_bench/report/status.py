@@ -30,8 +30,9 @@ from ssl_music_bench.report.records import (
     corpus_version,
     identity_of_run,
     load_records,
+    protocol_version,
     read_record,
-    record_path,
+    recorded_path,
     task_label,
 )
 
@@ -54,12 +55,12 @@ def _failure_beside(record: Path) -> Path:
     return record.parent / FAILURE_FOLDER / record.name
 
 
-def failure_path(home: Path, method: str, encoder: str, task: str, seed: int, protocol: str) -> Path:
-    return _failure_beside(record_path(home, identity_of_run(method, encoder, task, seed, protocol)))
+def failure_path(home: Path, method: str, encoder: str, task: str, seed: int, protocol: Protocol) -> Path:
+    return _failure_beside(recorded_path(home, identity_of_run(method, encoder, task, seed, protocol)))
 
 
 def note_failure(  # 7 parameters: the home, the five coordinates of a cell (as `bench run` takes them), the error
-    home: Path, method: str, encoder: str, task: str, seed: int, protocol: str, error: BaseException
+    home: Path, method: str, encoder: str, task: str, seed: int, protocol: Protocol, error: BaseException
 ) -> None:
     """Leave a note that the cell's last attempt failed with ``error``, for `bench status`.
 
@@ -75,7 +76,7 @@ def note_failure(  # 7 parameters: the home, the five coordinates of a cell (as 
               f"{' '.join(str(note_error).split())}); the error of the run follows.", file=sys.stderr)
 
 
-def clear_failure(home: Path, method: str, encoder: str, task: str, seed: int, protocol: str) -> None:
+def clear_failure(home: Path, method: str, encoder: str, task: str, seed: int, protocol: Protocol) -> None:
     """Remove the cell's failure note after a successful run (a note this tool wrote)."""
     path = failure_path(home, method, encoder, task, seed, protocol)
     try:
@@ -90,13 +91,14 @@ def grid(home: Path, protocol: Protocol, tasks: list[str], seeds: list[int]) -> 
     cells = []
     pairs = [(method, encoder) for method in METHODS.names() for encoder in compatible_encoders(method)]
     for (method, encoder), task, seed in itertools.product(pairs, tasks, seeds):
-        cells.append(cell_state(home, method, encoder, task, seed, protocol.name))
+        cells.append(cell_state(home, method, encoder, task, seed, protocol))
     return cells
 
 
-def cell_state(home: Path, method: str, encoder: str, task: str, seed: int, protocol: str) -> CellState:
-    """Done when a valid record exists; failed when the record is invalid or a failure note exists."""
-    path = record_path(home, identity_of_run(method, encoder, task, seed, protocol))
+def cell_state(home: Path, method: str, encoder: str, task: str, seed: int, protocol: Protocol) -> CellState:
+    """Done when a valid record of today's protocol version and corpus exists; failed when the
+    record is invalid or a failure note exists."""
+    path = recorded_path(home, identity_of_run(method, encoder, task, seed, protocol))
     if path.exists():
         record, problem = read_record(path)
         if record is not None:
@@ -123,7 +125,7 @@ def other_runs(home: Path, protocol: Protocol, cells: list[CellState]) -> dict[t
     """The protocol's records outside the grid of ``cells``: rows with --set settings (e.g.
     ``clmr[augment.pitch_p=0]``), probes on a label fraction (``synth-tags@0.01``), released
     weights, other tasks or seeds: (method label, encoder, task label) -> their seeds. Records of
-    another corpus version are not today's runs and are left out; unreadable ones are the grid's
+    another corpus or protocol version are not today's runs and are left out; unreadable ones are the grid's
     failed cells or `bench table`'s warnings, not listed here."""
     folder = records_dir(home) / protocol.name
     if not folder.is_dir():
@@ -131,7 +133,8 @@ def other_runs(home: Path, protocol: Protocol, cells: list[CellState]) -> dict[t
     in_grid = {(c.method, c.encoder, c.task, c.seed) for c in cells}
     found: dict[tuple[str, str, str], list[int]] = {}
     for record in load_records(folder, warn=lambda message: None):
-        if corpus_version(record) != current_corpus_version(record["task"]):
+        if corpus_version(record) != current_corpus_version(record["task"]) or \
+                protocol_version(record) != protocol.version:
             continue
         task = task_label(record)
         if (record["method"], record["encoder"], task, record["seed"]) not in in_grid:

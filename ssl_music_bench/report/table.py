@@ -25,8 +25,9 @@ wider than a fifth of the headroom (fewer than five distinguishable levels betwe
 ceiling). A cell that includes a run whose pretraining loss had not flattened
 (``pretraining.convergence``, train/convergence.py) is marked †.
 
-Records of different synthetic corpus versions (``dataset.corpus_version``) are never mixed:
-each (protocol, corpus version) gets its own table. A record written before the field existed
+Records of different synthetic corpus versions (``dataset.corpus_version``) or protocol versions
+(``protocol.version``) are never mixed: each (protocol, protocol version, corpus version) gets its
+own table. A record written before the field existed
 is of corpus version 1 when its task is a built-in synthetic one (then all were named
 ``synth-...``) and of real data otherwise.
 """
@@ -43,12 +44,12 @@ from typing import Any, Literal
 
 from ssl_music_bench.contracts.registry import METHODS, Baseline
 from ssl_music_bench.contracts.settings import method_of_label
-from ssl_music_bench.report.records import corpus_version, task_label
+from ssl_music_bench.report.records import corpus_version, protocol_version, task_label
 
 Row = tuple[str, str]  # (method, encoder)
 Column = tuple[str, str]  # (task, metric)
 RowKind = Literal["self-supervised", "floor", "ceiling", "reported"]  # "floor"/"ceiling": a Baseline role
-TableKey = tuple[str, "int | None"]  # (protocol, synthetic corpus version; None: real data)
+TableKey = tuple[str, int, "int | None"]  # (protocol, its version, synthetic corpus version; None: real data)
 REPORTED_METRICS = ("roc_auc", "pr_auc", "accuracy")
 HEADROOM_TARGET = 15.0  # points of the headline metric between floor and ceiling (issue 12)
 LEVELS_TARGET = 5  # the resolution must be at most headroom / 5: five levels between floor and ceiling
@@ -175,7 +176,8 @@ def _convergence_failed(record: dict[str, Any]) -> bool:
 
 
 def collect(records: list[dict[str, Any]]) -> dict[TableKey, ProtocolRows]:
-    """(protocol, corpus version) -> its rows (the first record of a row decides the row's kind)."""
+    """(protocol, protocol version, corpus version) -> its rows (the first record of a row decides
+    the row's kind)."""
     values: dict[TableKey, dict[Row, dict[Column, list[float]]]] = defaultdict(
         lambda: defaultdict(lambda: defaultdict(list)))
     resolutions: dict[TableKey, dict[Row, dict[Column, list[float]]]] = defaultdict(
@@ -184,7 +186,8 @@ def collect(records: list[dict[str, Any]]) -> dict[TableKey, ProtocolRows]:
     kinds: dict[TableKey, dict[Row, RowKind]] = defaultdict(dict)
     reports: dict[TableKey, dict[Row, str]] = defaultdict(dict)  # published row -> the method it reports
     for record in records:
-        key, row = (record["protocol"]["name"], corpus_version(record)), (record["method"], record["encoder"])
+        key = (record["protocol"]["name"], protocol_version(record), corpus_version(record))
+        row = (record["method"], record["encoder"])
         kinds[key].setdefault(row, row_kind(record))
         if record.get("reported") and record.get("method_name"):
             reports[key][row] = record["method_name"]
@@ -302,7 +305,7 @@ class Table:
 def table_rows(records: list[dict[str, Any]], fmt: str = "md") -> dict[TableKey, Table]:
     """Per (protocol, corpus version): header, rows and footer of formatted cell strings."""
     tables = {}
-    for key, rows in sorted(collect(records).items(), key=lambda item: (item[0][0], item[0][1] or 0)):
+    for key, rows in sorted(collect(records).items(), key=lambda item: (item[0][0], item[0][1], item[0][2] or 0)):
         columns = sorted({column for cells in rows.cells.values() for column in cells})
         marks = {column: _marks(rows, column) for column in columns}
         floors = {column: _floor_marks(rows, column) for column in columns}
@@ -324,9 +327,11 @@ def table_rows(records: list[dict[str, Any]], fmt: str = "md") -> dict[TableKey,
     return tables
 
 
-def _title(key: TableKey) -> str:
-    protocol, version = key
-    return protocol if version is None else f"{protocol} · synthetic corpus v{version}"
+def _title(key: TableKey, quote: str = "") -> str:
+    """e.g. ``cpu version 2 · synthetic corpus v3``: the version from 2 on, the corpus for synthetic tasks."""
+    protocol, revision, corpus = key
+    title = f"{quote}{protocol}{quote}" + (f" version {revision}" if revision > 1 else "")
+    return title if corpus is None else f"{title} · synthetic corpus v{corpus}"
 
 
 FOOTER_LEGEND = ("headroom: supervised minus random-init of the encoder; resolution ±: the larger of the floor's and "
@@ -346,8 +351,8 @@ def render(records: list[dict[str, Any]], fmt: str = "md") -> str:
         header, body, footer_rows = table.header, table.body, table.footer
         if fmt == "csv":
             writer = csv.writer(out)
-            writer.writerow(["protocol", "corpus_version", *header])
-            writer.writerows([key[0], "" if key[1] is None else key[1], *row] for row in body + footer_rows)
+            writer.writerow(["protocol", "protocol_version", "corpus_version", *header])
+            writer.writerows([key[0], key[1], "" if key[2] is None else key[2], *row] for row in body + footer_rows)
         elif fmt == "latex":
             out.write(f"% protocol {_title(key)}: metrics in %, mean ± 95% CI over seeds; bold best, italic tied; "
                       "arrows: interval above/below random-init of the same encoder\n")
@@ -366,7 +371,7 @@ def render(records: list[dict[str, Any]], fmt: str = "md") -> str:
                 out.write(" & ".join(cells) + " \\\\\n")
             out.write("\\hline\n\\end{tabular}\n")
         else:
-            out.write(f"### Protocol `{key[0]}`" + ("" if key[1] is None else f" · synthetic corpus v{key[1]}") + "\n\n")
+            out.write(f"### Protocol {_title(key, quote='`')}\n\n")
             out.write("Metrics in %, mean ± 95 % confidence interval over seeds (n; one seed: no interval). "
                       "**Bold**: best self-supervised row; *italic*: interval overlaps the best. "
                       "↑ / ↓: interval entirely above / below random-init with the same encoder "

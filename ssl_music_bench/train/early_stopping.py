@@ -31,6 +31,7 @@ from ssl_music_bench.contracts.method import Method
 from ssl_music_bench.contracts.protocol import CeilingSettings
 from ssl_music_bench.data.sampler import padded_read
 from ssl_music_bench.data.store import ClipStore
+from ssl_music_bench.train.batch_norm_statistics import BatchNormCalibration
 from ssl_music_bench.train.module import step_loss
 
 CROPS_PER_CLIP = 3  # evenly spaced crops per valid clip: the whole clip counts, at a third of the cost
@@ -55,13 +56,16 @@ class ValidationEarlyStopping(Callback):
     """Validation loss every ``settings.validate_every_steps``; best weights kept; early stop.
 
     ``lr_reduce_factor`` / ``lr_reduce_patience``: the plateau schedule of the method's optimiser,
-    in validation checks (0 patience or factor 1: no schedule)."""
+    in validation checks (0 patience or factor 1: no schedule). ``calibration``: recomputes the
+    encoder's batch-norm statistics before each check (train/batch_norm_statistics.py)."""
 
     def __init__(
         self, batches: list[dict[str, Tensor]], store_rate: int, settings: CeilingSettings,
         lr_reduce_factor: float = 0.2, lr_reduce_patience: int = 2,
+        calibration: BatchNormCalibration | None = None,
     ) -> None:
         self.batches, self.store_rate, self.settings = batches, store_rate, settings
+        self.calibration = calibration  # batch-norm statistics recomputed before each check
         self.lr_reduce_factor, self.lr_reduce_patience = lr_reduce_factor, lr_reduce_patience
         self.history: list[tuple[int, float]] = []  # (step, validation loss) of every check
         self.best_loss = float("inf")
@@ -104,6 +108,10 @@ class ValidationEarlyStopping(Callback):
         if step % self.settings.validate_every_steps != 0 and step != trainer.max_steps:
             return
         method: Method = module.method  # type: ignore[assignment]
+        if self.calibration is not None:
+            # the check scores (and the best check keeps) the weights with their own statistics;
+            # the training is unchanged: in train mode batch norm uses the batch's statistics
+            self.calibration.apply(method.encoder)
         loss = self.validation_loss(method)
         self.history.append((step, loss))
         if loss < self.best_loss:

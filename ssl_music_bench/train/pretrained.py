@@ -31,6 +31,7 @@ from ssl_music_bench.errors import BenchError
 from ssl_music_bench.home import quarantine_dir
 from ssl_music_bench.io import exclusive_lock, quarantine, write_json_atomic
 from ssl_music_bench.run_spec import RunOptions, RunSpec
+from ssl_music_bench.train.batch_norm_statistics import BatchNormCalibration
 from ssl_music_bench.train.callbacks import RESUME_FILE, NonFiniteLoss
 from ssl_music_bench.train.checkpoint import (
     CONFIG,
@@ -81,9 +82,15 @@ def load_pretrained(
                                 "weights_sha256": stored["weights_sha256"]}
             method, data = _new_method(spec, home, data)  # the refused load may have overwritten part of it
         summary: dict[str, Any] = {"seconds": 0.0, "steps": 0, "loss_curve": [], "data": None}
-        if spec.method_class.needs_pretraining:
+        calibration = None
+        if spec.method_class.needs_pretraining or spec.protocol.pretrain.batch_norm_crops:
             data = data or TASKS.get(spec.pretraining_data).obj().load(home, spec.protocol)
-            summary = _pretrain(spec, method, data, directory, options)
+            calibration = batch_norm_calibration(spec, method, data)
+        if spec.method_class.needs_pretraining:
+            summary = _pretrain(spec, method, data, directory, options, calibration)
+        if calibration is not None:  # the statistics of the weights that are saved and evaluated
+            calibration.apply(method.encoder)
+            summary["batch_norm_statistics"] = {**calibration.summary(), "data": spec.pretraining_data}
         sha = save_checkpoint(directory, method, {"spec": spec.checkpoint_spec, "pretraining": summary})
         if spec.method_class.needs_pretraining:
             shutil.rmtree(resume_directory(directory), ignore_errors=True)
@@ -142,14 +149,27 @@ def _verified_checkpoint(method: Method, directory: Path, home: Path, options: R
     return None
 
 
-def _pretrain(spec: RunSpec, method: Method, data: TaskData, directory: Path, options: RunOptions) -> dict[str, Any]:
+def batch_norm_calibration(spec: RunSpec, method: Method, data: TaskData) -> BatchNormCalibration | None:
+    """The recomputation of the encoder's batch-norm statistics on crops of the pretraining
+    data's train split, when the protocol asks for it (``pretrain.batch_norm_crops``); in batches
+    of the batch the method trains with (the ceiling's for the supervised baseline)."""
+    crops = spec.protocol.pretrain.batch_norm_crops
+    if not crops:
+        return None
+    batch = (spec.protocol.ceiling.batch_size or spec.protocol.pretrain.batch_size) if spec.method_class.uses_task_labels \
+        else spec.protocol.pretrain.batch_size
+    return BatchNormCalibration(data.store, data.indices["train"], crops, batch, spec.seed, method.encoder)
+
+
+def _pretrain(spec: RunSpec, method: Method, data: TaskData, directory: Path, options: RunOptions,
+              calibration: BatchNormCalibration | None = None) -> dict[str, Any]:
     """Pretrain ``method`` on the train split of ``data`` (from the resume checkpoint of
     ``directory`` when an interrupted run left one); the record's pretraining summary.
 
     Raises :class:`SecondaryRank` in every DDP process but the first: only the first saves,
     embeds, probes and records. A loss that is not finite is a BenchError, and the resume state
     of this pretraining is removed with it (it holds the diverged weights)."""
-    protocol, stopping = _budget(spec, method, data)
+    protocol, stopping = _budget(spec, method, data, calibration)
     settings = protocol.pretrain
     per_process_batch(settings.batch_size, options.devices, options.nodes)  # refused before anything is written
     budget = (f"until its validation loss stops improving (at most {settings.steps} steps)" if stopping is not None
@@ -167,7 +187,7 @@ def _pretrain(spec: RunSpec, method: Method, data: TaskData, directory: Path, op
     if snapshots:  # for `bench cache ls` and `bench cache clear --method`
         write_json_atomic(snapshots_directory(directory) / "spec.json", spec.checkpoint_spec)
     extra = (*([stopping] if stopping is not None else []),
-             *([Snapshots(method, directory, snapshots)] if snapshots else []))
+             *([Snapshots(method, directory, snapshots, calibration)] if snapshots else []))
     try:
         result = pretrain(method, data.store, data.indices["train"], protocol, spec.seed, options, resume_dir,
                           extra_callbacks=extra)
@@ -183,12 +203,14 @@ def _pretrain(spec: RunSpec, method: Method, data: TaskData, directory: Path, op
             **({"early_stopping": stopping.summary(result.steps)} if stopping is not None else {})}
 
 
-def _budget(spec: RunSpec, method: Method, data: TaskData) -> tuple[Protocol, ValidationEarlyStopping | None]:
+def _budget(spec: RunSpec, method: Method, data: TaskData, calibration: BatchNormCalibration | None = None
+            ) -> tuple[Protocol, ValidationEarlyStopping | None]:
     """The protocol to train with, and the early stopping that ends the training when it is one.
 
     A method trained on the task's labels (the supervised ceiling) gets the protocol's
     ``[ceiling]`` budget: at most ``max_steps`` of its batch size, stopped early on the task's
-    valid split (train/early_stopping.py). Every other method trains for ``[pretrain]``'s steps."""
+    valid split (train/early_stopping.py), each check with the batch-norm statistics of its
+    weights when the protocol recomputes them. Every other method trains for ``[pretrain]``'s steps."""
     if not spec.method_class.uses_task_labels:
         return spec.protocol, None
     ceiling = spec.protocol.ceiling
@@ -200,7 +222,8 @@ def _budget(spec: RunSpec, method: Method, data: TaskData) -> tuple[Protocol, Va
     config = method.config
     return protocol, ValidationEarlyStopping(batches, data.store.sample_rate, ceiling,
                                              lr_reduce_factor=getattr(config, "lr_reduce_factor", 1.0),
-                                             lr_reduce_patience=getattr(config, "lr_reduce_patience", 0))
+                                             lr_reduce_patience=getattr(config, "lr_reduce_patience", 0),
+                                             calibration=calibration)
 
 
 def divergence_message(spec: RunSpec, diverged: NonFiniteLoss) -> str:

@@ -15,6 +15,7 @@ only after their weights match their stored hash (train/checkpoint.py).
 
 from __future__ import annotations
 
+import copy
 import dataclasses
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -23,8 +24,10 @@ import pytorch_lightning as pl
 from pytorch_lightning.callbacks import Callback
 from torch import nn
 
+from ssl_music_bench.contracts.method import Method
 from ssl_music_bench.contracts.protocol import Protocol
 from ssl_music_bench.errors import BenchError
+from ssl_music_bench.train.batch_norm_statistics import BatchNormCalibration
 from ssl_music_bench.train.checkpoint import is_complete, load_checkpoint, save_checkpoint
 
 if TYPE_CHECKING:
@@ -62,13 +65,19 @@ class Snapshots(Callback):
     """Saves ``model``'s weights after each of ``steps`` (first process only), skipping those a
     resumed run saved before its interruption."""
 
-    def __init__(self, model: nn.Module, checkpoint: Path, steps: list[int]) -> None:
+    def __init__(self, model: Method, checkpoint: Path, steps: list[int],
+                 calibration: BatchNormCalibration | None = None) -> None:
         self.model, self.checkpoint, self.steps = model, checkpoint, set(steps)
+        self.calibration = calibration  # the snapshot gets its own batch-norm statistics, as the final weights
 
     def on_train_batch_end(self, trainer: pl.Trainer, module: pl.LightningModule, outputs, batch, batch_idx: int) -> None:  # type: ignore[no-untyped-def]
         step = trainer.global_step  # optimiser steps taken: the weights after `step` updates
         if step in self.steps and trainer.is_global_zero and not is_complete(snapshot_path(self.checkpoint, step)):
-            save_checkpoint(snapshot_path(self.checkpoint, step), self.model, {"step": step})
+            model = self.model
+            if self.calibration is not None:  # on a copy: the training's running statistics stay its own
+                model = copy.deepcopy(self.model)
+                self.calibration.apply(model.encoder)
+            save_checkpoint(snapshot_path(self.checkpoint, step), model, {"step": step})
 
 
 def kept_steps(spec: RunSpec) -> list[int]:

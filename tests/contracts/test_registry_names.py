@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from ssl_music_bench.cli import main
+from ssl_music_bench.contracts.protocol import load_protocol
 from ssl_music_bench.contracts.registry import ENCODERS, METHODS, TASKS, load_plugin_file
 from ssl_music_bench.errors import BenchError
 from ssl_music_bench.report.records import record_path
@@ -61,6 +62,6 @@ def test_record_paths_refuse_unsafe_parts(tmp_path: Path, key: str, value: str) 
 
 def test_a_failure_note_for_an_unsafe_name_is_not_written_and_hides_nothing(
         tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    note_failure(tmp_path / "home", "clmr", "effnet", "../../outside", 0, "cpu", RuntimeError("boom"))
+    note_failure(tmp_path / "home", "clmr", "effnet", "../../outside", 0, load_protocol("cpu"), RuntimeError("boom"))
     assert "could not be written" in capsys.readouterr().err
     assert sorted(p.name for p in tmp_path.rglob("*")) == []  # nothing anywhere, inside or outside the home

@@ -83,7 +83,7 @@ def test_styles_differ_in_rhythm_and_harmony_not_in_level_or_instruments() -> No
 
 
 def test_corpus_sizes_and_version() -> None:
-    assert SYNTH_VERSION == 3
+    assert SYNTH_VERSION == 4
     assert SIZES["tiny"].songs == (24, 8, 8) and SIZES["tiny"].notes == (44, 22, 22)  # tests stay fast
     default, large = SIZES["default"], SIZES["large"]
     assert default.songs[2] >= 240 and default.notes[2] >= 440  # test splits sized for resolution
@@ -93,7 +93,8 @@ def test_corpus_sizes_and_version() -> None:
 
 @pytest.mark.parametrize("index", [0, 5, 17])
 def test_a_note_leads_a_mix_of_two_quieter_ones(index: int, monkeypatch: pytest.MonkeyPatch) -> None:
-    """Corpus version 3: the labelled note sounds with ACCOMPANIMENT quieter notes (notes.py)."""
+    """Since corpus version 3 the labelled note sounds with ACCOMPANIMENT quieter notes (notes.py),
+    since version 4 quieter at every moment."""
     from ssl_music_bench.data.synth import notes as note_module
 
     mixed = generate_note(SEED, 2, index).audio.astype(np.float64)
@@ -105,6 +106,33 @@ def test_a_note_leads_a_mix_of_two_quieter_ones(index: int, monkeypatch: pytest.
     assert 0.5 < scale < 1.05  # at most 1 (the least-squares fit sees a little of the others in it)
     # two notes, each 4-10 dB below the lead's peak: together below it, and far from nothing
     assert 0.2 * lead_peak < rest_peak < 2 * 10 ** (-4 / 20) * lead_peak
+    # version 4: and at every moment, not only at the peak (each at least 4 dB under the lead's
+    # loudness in every 16 ms frame, so the two together at most 2 * 10^(-4/20) of it)
+    frames = len(alone) // note_module.ENVELOPE_FRAME
+    loudness = [np.sqrt(np.mean(np.square(x[:frames * note_module.ENVELOPE_FRAME].reshape(frames, -1)), axis=1))
+                for x in (scale * alone, rest)]
+    audible = loudness[0] > 1e-3 * loudness[0].max()
+    assert np.all(loudness[1][audible] <= 2 * 10 ** (-4 / 20) * loudness[0][audible] * 1.05)
+    assert np.all(loudness[1][~audible] <= 1e-2 * loudness[0].max())  # 40 dB down where the lead is silent
+
+
+def test_the_accompaniment_is_turned_down_under_a_decaying_lead_and_never_up() -> None:
+    from ssl_music_bench.data.synth.notes import ENVELOPE_FRAME, under_lead
+
+    t = np.arange(64_000) / 16_000
+    lead = np.exp(-3.0 * t) * np.sin(2 * np.pi * 220 * t)  # a plucked note: -26 dB after 1 s
+    organ = 0.5 * np.sin(2 * np.pi * 330 * t)  # sustained, 6 dB below the lead's peak
+    ducked = under_lead(lead, organ, margin_db=4.0)
+    assert np.all(np.abs(ducked) <= np.abs(organ) + 1e-12)  # never louder than it was
+    frames = len(t) // ENVELOPE_FRAME
+
+    def rms(x: np.ndarray) -> np.ndarray:
+        return np.sqrt(np.mean(np.square(x[:frames * ENVELOPE_FRAME].reshape(frames, -1)), axis=1))
+
+    assert np.all(rms(ducked)[1:-1] <= 10 ** (-4 / 20) * rms(lead)[1:-1] * 1.05)  # 4 dB under, every frame
+    assert rms(ducked)[0] > 0.8 * rms(organ)[0] * 10 ** (-4 / 20) * rms(lead)[0] / rms(organ)[0]
+    quiet = 0.01 * organ  # already far below the lead: untouched while the lead is loud
+    assert np.allclose(under_lead(lead, quiet)[:4000], quiet[:4000])
 
 
 def test_same_seed_same_bytes_and_other_seed_differs(home: Path, notes: ClipStore, tmp_path: Path) -> None:

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from ssl_music_bench.cli import main
-from ssl_music_bench.contracts.protocol import load_protocol
+from ssl_music_bench.contracts.protocol import Protocol, load_protocol
 from ssl_music_bench.errors import BenchError
 from ssl_music_bench.experiments.definitions import experiment_names, load_experiment, parse_experiment
 from ssl_music_bench.experiments.expansion import expand_experiment
@@ -79,10 +79,10 @@ def test_expansions(home: Path) -> None:
     assert load_protocol(along[0].cell.protocol).pretrain.probe_every == 5  # 20 steps, 4 points
 
 
-def fake_record(entry, protocol_name: str, value: float) -> dict:  # type: ignore[no-untyped-def]
+def fake_record(entry, protocol: Protocol, value: float) -> dict:  # type: ignore[no-untyped-def]
     """A run record of a cell with known metrics: the rendering is checked against them."""
     metrics = {"roc_auc": value, "pr_auc": value / 2} if entry.cell.task == "synth-tags" else {"accuracy": value}
-    return {"schema_version": SCHEMA_VERSION, **cell_identity(entry.cell, protocol_name), "metrics": metrics,
+    return {"schema_version": SCHEMA_VERSION, **cell_identity(entry.cell, protocol), "metrics": metrics,
             "along_pretraining": [{"step": 5, "metrics": {k: v / 4 for k, v in metrics.items()}},
                                   {"step": 20, "metrics": metrics}]}
 
@@ -102,7 +102,7 @@ def test_every_experiment_renders_its_rows_and_columns(name: str, home: Path) ->
         if entry.row == last:
             continue  # the last row's cells have no record: shown as "-"
         value = 0.5 + 0.01 * (number // 2)  # the two seeds of a cell's row differ by 0.01 at most
-        write_record(home, fake_record(entry, load_protocol(entry.cell.protocol).name, value + 0.001 * entry.cell.seed))
+        write_record(home, fake_record(entry, load_protocol(entry.cell.protocol), value + 0.001 * entry.cell.seed))
     text = experiment_table(experiment, cells, home, "cpu")
     rows = table_rows(text)
     header = rows.pop("row")

@@ -8,10 +8,11 @@ from pathlib import Path
 import pytest
 
 from ssl_music_bench.cli import main
+from ssl_music_bench.contracts.protocol import load_protocol
 from ssl_music_bench.report import status
 from ssl_music_bench.report.status import clear_failure, failure_path, note_failure
 
-CELL = ("clmr", "effnet", "synth-tags", 0, "cpu")
+CELL = ("clmr", "effnet", "synth-tags", 0, load_protocol("cpu"))
 
 
 def test_a_full_disk_while_writing_the_note_is_one_line(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from ssl_music_bench.contracts.protocol import load_protocol
 from ssl_music_bench.data.synthetic_corpus import SYNTH_VERSION, current_corpus_version
 from ssl_music_bench.errors import BenchError
 from ssl_music_bench.grid.cells import GridCell
@@ -16,10 +17,12 @@ from ssl_music_bench.grid.worker import cell_record_path
 from ssl_music_bench.report.records import SCHEMA_VERSION, load_records, record_path, write_record
 from ssl_music_bench.report.status import cell_state
 
+CPU = load_protocol("cpu")
+
 
 def record(version: int | None, created: str = "2026-12-01T10:00:00+00:00", value: float = 0.8) -> dict:
     dataset = {} if version is None else {"corpus_version": version}
-    return {"schema_version": SCHEMA_VERSION, "protocol": {"name": "cpu"}, "method": "clmr", "encoder": "effnet",
+    return {"schema_version": SCHEMA_VERSION, "protocol": {"name": "cpu", "version": 1}, "method": "clmr", "encoder": "effnet",
             "task": "synth-tags", "seed": 0, "metrics": {"roc_auc": value}, "created": created, "dataset": dataset}
 
 
@@ -39,12 +42,13 @@ def test_each_corpus_version_has_its_own_record_file(tmp_path: Path) -> None:
 def test_lookups_find_the_run_on_todays_corpus(tmp_path: Path) -> None:
     assert current_corpus_version("synth-tags") == SYNTH_VERSION and current_corpus_version("mtat") is None
     cell = GridCell("clmr", "effnet", "synth-tags", 0, "cpu")
-    write_record(tmp_path, record(SYNTH_VERSION - 1))  # the old corpus's run: not today's
+    todays_protocol = {"protocol": {"name": "cpu", "version": CPU.version}}
+    write_record(tmp_path, {**record(SYNTH_VERSION - 1), **todays_protocol})  # the old corpus's run: not today's
     assert cell_record_path(cell, tmp_path) is None
-    assert cell_state(tmp_path, "clmr", "effnet", "synth-tags", 0, "cpu").state == "missing"
-    today = write_record(tmp_path, record(SYNTH_VERSION))
+    assert cell_state(tmp_path, "clmr", "effnet", "synth-tags", 0, CPU).state == "missing"
+    today = write_record(tmp_path, {**record(SYNTH_VERSION), **todays_protocol})
     assert cell_record_path(cell, tmp_path) == today
-    assert cell_state(tmp_path, "clmr", "effnet", "synth-tags", 0, "cpu").state == "done"
+    assert cell_state(tmp_path, "clmr", "effnet", "synth-tags", 0, CPU).state == "done"
 
 
 def test_two_records_of_one_run_count_once_and_neither_is_deleted(tmp_path: Path) -> None:

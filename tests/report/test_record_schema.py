@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 
 from ssl_music_bench.cli import main
+from ssl_music_bench.contracts.protocol import load_protocol
 from ssl_music_bench.report.records import SCHEMA_VERSION, load_records, record_problem, write_record
 from ssl_music_bench.report.status import note_failure
 
@@ -46,7 +47,7 @@ def write_invalid_records(folder: Path) -> dict[str, str]:
 def test_invalid_records_are_reported_and_left_out(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     write_record(tmp_path, record())
     reasons = write_invalid_records(tmp_path / "records" / "cpu")
-    note_failure(tmp_path, "cola", "effnet", "synth-genre", 0, "cpu", RuntimeError("out of memory"))
+    note_failure(tmp_path, "cola", "effnet", "synth-genre", 0, load_protocol("cpu"), RuntimeError("out of memory"))
     records = load_records(tmp_path / "records")
     assert [r["encoder"] for r in records] == ["effnet"]
     captured = capsys.readouterr()
@@ -65,8 +66,8 @@ def test_bench_table_csv_holds_only_data(tmp_path: Path, capsys: pytest.CaptureF
     assert main(["table", "--format", "csv", "--home", str(tmp_path)]) == 0
     captured = capsys.readouterr()
     rows = list(csv.reader(io.StringIO(captured.out)))
-    assert rows[0][:4] == ["protocol", "corpus_version", "method", "encoder"] and len(rows) == 3
-    assert {row[3] for row in rows[1:]} == {"effnet", "samplecnn"}
+    assert rows[0][:4] == ["protocol", "protocol_version", "corpus_version", "method"] and len(rows) == 3
+    assert {row[4] for row in rows[1:]} == {"effnet", "samplecnn"}
     assert "warning: skipping" in captured.err and "Traceback" not in captured.err
 
 

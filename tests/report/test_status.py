@@ -9,13 +9,15 @@ from ssl_music_bench.data.synthetic_corpus import SYNTH_VERSION
 from ssl_music_bench.report.records import SCHEMA_VERSION, write_record
 from ssl_music_bench.report.status import clear_failure, grid, note_failure, render_status
 
+CPU_VERSION = load_protocol("cpu").version  # a record made today under cpu
+
 
 def test_grid_states_and_commands(tmp_path: Path) -> None:
     protocol = load_protocol("cpu")
-    write_record(tmp_path, {"schema_version": SCHEMA_VERSION, "protocol": {"name": "cpu"}, "method": "clmr",
+    write_record(tmp_path, {"schema_version": SCHEMA_VERSION, "protocol": {"name": "cpu", "version": CPU_VERSION}, "method": "clmr",
                             "encoder": "effnet", "task": "synth-tags", "seed": 0, "metrics": {},
                             "dataset": {"corpus_version": SYNTH_VERSION}})
-    note_failure(tmp_path, "cola", "effnet", "synth-tags", 1, "cpu", RuntimeError("out of memory"))
+    note_failure(tmp_path, "cola", "effnet", "synth-tags", 1, protocol, RuntimeError("out of memory"))
     cells = {(c.method, c.encoder, c.task, c.seed): c for c in grid(tmp_path, protocol, ["synth-tags"], [0, 1])}
     assert cells[("clmr", "effnet", "synth-tags", 0)].state == "done"
     assert cells[("clmr", "effnet", "synth-tags", 1)].state == "missing"
@@ -25,7 +27,7 @@ def test_grid_states_and_commands(tmp_path: Path) -> None:
     assert "clmr effnet" in text and "✓·" in text
     assert "bench run --method clmr --encoder effnet --task synth-tags --protocol cpu --seed 1" in text
     assert "# failed: cola effnet synth-tags seed 1: RuntimeError: out of memory" in text
-    clear_failure(tmp_path, "cola", "effnet", "synth-tags", 1, "cpu")
+    clear_failure(tmp_path, "cola", "effnet", "synth-tags", 1, protocol)
     assert all(c.state != "failed" for c in grid(tmp_path, protocol, ["synth-tags"], [0, 1]))
 
 
@@ -33,7 +35,7 @@ def test_runs_outside_the_grid_are_listed(tmp_path: Path, capsys) -> None:  # ty
     from ssl_music_bench.cli import main
 
     def record(method: str, task: str = "synth-tags", seed: int = 0, **extra: object) -> dict:
-        return {"schema_version": SCHEMA_VERSION, "protocol": {"name": "cpu"}, "method": method, "encoder": "samplecnn",
+        return {"schema_version": SCHEMA_VERSION, "protocol": {"name": "cpu", "version": CPU_VERSION}, "method": method, "encoder": "samplecnn",
                 "task": task, "seed": seed, "metrics": {}, "dataset": {"corpus_version": SYNTH_VERSION}, **extra}
 
     write_record(tmp_path, record("clmr"))  # in the grid: a ✓, not listed again

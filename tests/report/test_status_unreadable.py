@@ -13,7 +13,9 @@ from ssl_music_bench.data.synthetic_corpus import current_corpus_version
 from ssl_music_bench.report.records import SCHEMA_VERSION, record_path, write_record
 from ssl_music_bench.report.status import failure_path, grid, render_status
 
-CELL = ("clmr", "effnet", "synth-tags", 0, "cpu")
+CELL = ("clmr", "effnet", "synth-tags", 0, load_protocol("cpu"))
+
+CPU_VERSION = load_protocol("cpu").version  # a record made today under cpu
 
 
 def cells(home: Path) -> dict[tuple[str, str, int], object]:
@@ -21,7 +23,7 @@ def cells(home: Path) -> dict[tuple[str, str, int], object]:
 
 
 def valid_record() -> dict:
-    return {"schema_version": SCHEMA_VERSION, "protocol": {"name": "cpu"}, "method": "clmr", "encoder": "effnet",
+    return {"schema_version": SCHEMA_VERSION, "protocol": {"name": "cpu", "version": CPU_VERSION}, "method": "clmr", "encoder": "effnet",
             "task": "synth-tags", "seed": 0, "metrics": {"roc_auc": 0.8},
             "dataset": {"corpus_version": current_corpus_version("synth-tags")}}
 

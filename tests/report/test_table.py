@@ -106,8 +106,8 @@ def test_confidence_interval_and_ties_against_scipy() -> None:
 def test_csv_latex_and_empty() -> None:
     assert "No run records yet" in render([])
     rows = [record("clmr", "effnet", "synth-genre", 0, accuracy=0.25)]
-    assert render(rows, "csv").splitlines() == ["protocol,corpus_version,method,encoder,synth-genre accuracy",
-                                                "cpu,1,clmr,effnet,25.00"]
+    assert render(rows, "csv").splitlines() == ["protocol,protocol_version,corpus_version,method,encoder,synth-genre accuracy",
+                                                "cpu,1,1,clmr,effnet,25.00"]
     latex = render(rows, "latex")
     assert "\\begin{tabular}{llr}" in latex and "clmr & effnet & \\textbf{25.00} \\\\" in latex
 

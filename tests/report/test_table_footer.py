@@ -50,7 +50,7 @@ def test_footer_shows_headroom_and_the_baselines_resolution_and_marks_missed_tar
     body = text.splitlines()
     assert body.index(rows[("| supervised", "samplecnn")]) < body.index(rows[("| *headroom*", "effnet")])  # at the foot
     csv_rows = render(records, "csv").splitlines()
-    assert "cpu,1,headroom,samplecnn,10.00" in csv_rows  # plain numbers in CSV
+    assert "cpu,1,1,headroom,samplecnn,10.00" in csv_rows  # plain numbers in CSV
     latex = render(records, "latex")
     assert "resolution $\\pm$ & samplecnn & 4.00 $\\times$ \\\\" in latex
 
@@ -85,7 +85,7 @@ def test_corpus_versions_get_separate_tables_and_old_records_count_as_version_on
     assert "31.00 ± 12.71 (n=2)" in sections[1] and "70.00" not in sections[1]
     assert "70.00" in sections[2] and "31.00" not in sections[2]
     assert "gtzan accuracy" in sections[0] and "synth-genre" not in sections[0]
-    assert "cpu,2,cola,effnet,70.00" in render(records, "csv").splitlines()
+    assert "cpu,1,2,cola,effnet,70.00" in render(records, "csv").splitlines()
 
 
 def test_cells_with_a_run_that_had_not_converged_are_flagged() -> None:
