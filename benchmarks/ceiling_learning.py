@@ -103,7 +103,7 @@ def main() -> None:
         optimiser.zero_grad()
         loss.backward()
         optimiser.step()
-        losses.append(float(loss))
+        losses.append(loss.item())
         if step % args.every == 0 or step == args.steps:
             valid_loss, accuracy = score()
             recent = losses[-args.every:]

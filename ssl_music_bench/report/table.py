@@ -27,7 +27,7 @@ ceiling). A cell that includes a run whose pretraining loss had not flattened
 
 Records of different synthetic corpus versions (``dataset.corpus_version``) or protocol versions
 (``protocol.version``) are never mixed: each (protocol, protocol version, corpus version) gets its
-own table. A record written before the field existed
+own table, the newest versions of a protocol first. A record written before the field existed
 is of corpus version 1 when its task is a built-in synthetic one (then all were named
 ``synth-...``) and of real data otherwise.
 """
@@ -305,7 +305,9 @@ class Table:
 def table_rows(records: list[dict[str, Any]], fmt: str = "md") -> dict[TableKey, Table]:
     """Per (protocol, corpus version): header, rows and footer of formatted cell strings."""
     tables = {}
-    for key, rows in sorted(collect(records).items(), key=lambda item: (item[0][0], item[0][1], item[0][2] or 0)):
+    # per protocol the newest first (protocol version, then corpus version): what a reader wants
+    # to see is today's table; older versions follow, kept apart
+    for key, rows in sorted(collect(records).items(), key=lambda item: (item[0][0], -item[0][1], -(item[0][2] or 0))):
         columns = sorted({column for cells in rows.cells.values() for column in cells})
         marks = {column: _marks(rows, column) for column in columns}
         floors = {column: _floor_marks(rows, column) for column in columns}

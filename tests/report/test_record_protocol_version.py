@@ -46,9 +46,9 @@ def test_versions_get_separate_tables_and_both_runs_are_kept(tmp_path: Path) -> 
     assert len(records) == 2 and warnings == []  # two runs, not one run recorded twice
     text = render(records)
     titles = [line for line in text.splitlines() if line.startswith("### ")]
-    assert titles == [f"### Protocol `cpu` · synthetic corpus v{SYNTH_VERSION}",
-                      f"### Protocol `cpu` version 2 · synthetic corpus v{SYNTH_VERSION}"]
-    old, new = text.split("### ")[1:]
+    assert titles == [f"### Protocol `cpu` version 2 · synthetic corpus v{SYNTH_VERSION}",  # the newest first
+                      f"### Protocol `cpu` · synthetic corpus v{SYNTH_VERSION}"]
+    new, old = text.split("### ")[1:]
     assert "30.00" in old and "60.00" not in old and "60.00" in new and "30.00" not in new
 
 

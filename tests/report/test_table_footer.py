@@ -79,12 +79,12 @@ def test_corpus_versions_get_separate_tables_and_old_records_count_as_version_on
                record("cola", "effnet", 0, 0.55, corpus=None, task="gtzan")]  # real data
     text = render(records)
     titles = [line for line in text.splitlines() if line.startswith("### ")]
-    assert titles == ["### Protocol `cpu`", "### Protocol `cpu` · synthetic corpus v1",
-                      "### Protocol `cpu` · synthetic corpus v2"]
+    assert titles == ["### Protocol `cpu` · synthetic corpus v2", "### Protocol `cpu` · synthetic corpus v1",
+                      "### Protocol `cpu`"]  # the newest corpus first, real data last
     sections = text.split("### ")[1:]
     assert "31.00 ± 12.71 (n=2)" in sections[1] and "70.00" not in sections[1]
-    assert "70.00" in sections[2] and "31.00" not in sections[2]
-    assert "gtzan accuracy" in sections[0] and "synth-genre" not in sections[0]
+    assert "70.00" in sections[0] and "31.00" not in sections[0]
+    assert "gtzan accuracy" in sections[2] and "synth-genre" not in sections[2]
     assert "cpu,1,2,cola,effnet,70.00" in render(records, "csv").splitlines()
 
 
