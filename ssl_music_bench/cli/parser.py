@@ -7,8 +7,14 @@ needs no heavy import: each command imports what it uses when it runs.
 from __future__ import annotations
 
 import argparse
+from importlib import resources
 
 MAX_SEED = 2**32 - 1  # numpy's and Lightning's seeds are 32-bit (as protocol seeds, contracts/protocol.py)
+
+# the built-in protocol files' names (no import of the protocol parser: the parser stays light)
+PROTOCOL_HELP = "built-in protocol name ({}) or a .toml file".format(", ".join(sorted(
+    entry.name[: -len(".toml")] for entry in resources.files("ssl_music_bench.contracts.protocols").iterdir()
+    if entry.name.endswith(".toml"))))
 
 
 def _seed(text: str) -> int:
@@ -78,7 +84,7 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--method", required=True)
     run.add_argument("--encoder", required=True)
     run.add_argument("--task", required=True)
-    run.add_argument("--protocol", default="v1", help="built-in protocol name (v1, cpu) or a .toml file")
+    run.add_argument("--protocol", default="v1", help=PROTOCOL_HELP)
     run.add_argument("--seed", type=_seed, default=0)
     run.add_argument("--devices", type=_at_least_one, default=1, help="training processes per node (DDP when > 1)")
     run.add_argument("--nodes", type=_at_least_one, default=1, help="nodes (torchrun/SLURM launch, through Lightning)")
@@ -171,7 +177,7 @@ def build_parser() -> argparse.ArgumentParser:
                                "several at once, resumable (or submit it to SLURM)")
     grid.add_argument("--config", metavar="GRID.toml", help="the grid in a TOML file (keys: ssl_music_bench/grid/"
                       "config.py); the options below override its values")
-    grid.add_argument("--protocol", help="built-in protocol name (cpu, v1) or a .toml file")
+    grid.add_argument("--protocol", help=PROTOCOL_HELP)
     grid.add_argument("--methods", nargs="+", action="extend", help="methods, names or wildcards (default: all)")
     grid.add_argument("--encoders", nargs="+", action="extend", help="encoders (default: all each method accepts)")
     grid.add_argument("--tasks", nargs="+", action="extend", help="tasks (default: synth-*)")
@@ -199,7 +205,7 @@ def build_parser() -> argparse.ArgumentParser:
     experiment = commands.add_parser("experiment", help="one of the seed papers' experiments (CLMR's ablations, "
                                      "the multi-source poster's tables), run through the grid and printed as its table")
     experiment.add_argument("name", nargs="?", help="the experiment (without it: the list, with the papers)")
-    experiment.add_argument("--protocol", help="built-in protocol name (cpu, v1) or a .toml file")
+    experiment.add_argument("--protocol", help=PROTOCOL_HELP)
     experiment.add_argument("--tasks", nargs="+", action="extend", help="tasks (default: the experiment's)")
     experiment.add_argument("--seeds", type=_seed_list, help="comma-separated seeds (default: the protocol's)")
     experiment.add_argument("--encoders", nargs="+", action="extend", help="encoders (default: the experiment's)")
