@@ -27,6 +27,7 @@ from ssl_music_bench.contracts.method import Method
 from ssl_music_bench.contracts.protocol import Protocol
 from ssl_music_bench.contracts.registry import TASKS
 from ssl_music_bench.contracts.task import TaskData
+from ssl_music_bench.devices import default_device
 from ssl_music_bench.errors import BenchError
 from ssl_music_bench.home import quarantine_dir
 from ssl_music_bench.io import exclusive_lock, quarantine, write_json_atomic
@@ -89,7 +90,10 @@ def load_pretrained(
         if spec.method_class.needs_pretraining:
             summary = _pretrain(spec, method, data, directory, options, calibration)
         if calibration is not None:  # the statistics of the weights that are saved and evaluated
+            # on the device the run embeds with (pretraining hands the method back on the CPU)
+            method.encoder.to(default_device())
             calibration.apply(method.encoder)
+            method.encoder.cpu()
             summary["batch_norm_statistics"] = {**calibration.summary(), "data": spec.pretraining_data}
         sha = save_checkpoint(directory, method, {"spec": spec.checkpoint_spec, "pretraining": summary})
         if spec.method_class.needs_pretraining:
