@@ -36,9 +36,10 @@ ONSET_SAMPLES = 4000  # "onset" crops start in the clip's first 0.25 s
 
 
 def crops(waves: torch.Tensor, length: int, onset: bool, generator: torch.Generator | None = None) -> torch.Tensor:
+    """One crop of ``length`` per row, each at its own random start, gathered in one indexing."""
     top = ONSET_SAMPLES if onset else waves.shape[1] - length + 1
-    starts = torch.randint(0, top, (waves.shape[0],), generator=generator).tolist()
-    return torch.stack([wave[start:start + length] for wave, start in zip(waves, starts)])
+    starts = torch.randint(0, top, (waves.shape[0], 1), generator=generator)
+    return waves.gather(1, starts + torch.arange(length))
 
 
 def main() -> None:

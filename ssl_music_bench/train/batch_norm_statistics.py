@@ -28,7 +28,7 @@ from typing import Any
 
 import numpy as np
 import torch
-from torch import Tensor, nn
+from torch import nn
 from torch.nn.modules.batchnorm import _BatchNorm
 
 from ssl_music_bench.contracts.encoder import Encoder
@@ -48,20 +48,19 @@ class BatchNormCalibration:
 
     def __init__(self, store: ClipStore, indices: list[int], crops: int, batch_size: int, seed: int,
                  encoder: Encoder) -> None:
-        self.store_rate, self.encoder_rate = store.sample_rate, encoder.sample_rate
-        self.crop_samples = encoder.crop_samples
         self.batch_size = batch_size
-        # enough samples at the store's rate to give crop_samples after resampling
-        samples = int(np.ceil(self.crop_samples * self.store_rate / self.encoder_rate))
-        while resampled_length(samples, self.store_rate, self.encoder_rate) < self.crop_samples:
+        # enough samples at the store's rate to give the encoder's crop after resampling
+        rate, crop = encoder.sample_rate, encoder.crop_samples
+        samples = int(np.ceil(crop * store.sample_rate / rate))
+        while resampled_length(samples, store.sample_rate, rate) < crop:
             samples += 1
         rng = np.random.default_rng(np.random.SeedSequence([seed, 0xB17C]))
-        clips = rng.choice(np.asarray(indices), size=crops, replace=crops > len(indices))
-        self.crops = [
-            torch.from_numpy(padded_read(store, int(index), int(rng.integers(0, max(store.items[int(index)].length
-                                                                                    - samples, 0) + 1)), samples))
-            for index in clips
-        ]
+        clips = [int(index) for index in rng.choice(np.asarray(indices), size=crops, replace=crops > len(indices))]
+        starts = [int(rng.integers(0, max(store.items[index].length - samples, 0) + 1)) for index in clips]
+        read = torch.from_numpy(np.stack([padded_read(store, index, start, samples)
+                                          for index, start in zip(clips, starts)]))
+        # resampled once, here, not at every apply (the ceiling applies it at each validation check)
+        self.crops = resample(read, store.sample_rate, rate)[:, :crop].contiguous()  # (crops, crop samples)
 
     def summary(self) -> dict[str, Any]:
         """What the run record keeps: how many crops, in batches of how many."""
@@ -73,7 +72,7 @@ class BatchNormCalibration:
         equal-weight average over the crops' batches, computed with its current weights. The
         weights, and the modes of encoder and layers, are as they were afterwards."""
         layers = batch_norm_layers(encoder)
-        if not layers or not self.crops:
+        if not layers or not len(self.crops):
             return
         device = next(encoder.parameters()).device
         was_training = encoder.training
@@ -84,13 +83,9 @@ class BatchNormCalibration:
             layer.momentum = None  # torch's cumulative (equal-weight) average over the batches
             layer.train()
         try:
-            for start in range(0, len(self.crops), self.batch_size):
-                batch = torch.stack(self.crops[start:start + self.batch_size]).to(device)
-                encoder(self.to_encoder(batch))
+            for batch in self.crops.split(self.batch_size):
+                encoder(batch.to(device))
         finally:
             for layer, momentum in zip(layers, momenta):
                 layer.momentum = momentum
             encoder.train(was_training)
-
-    def to_encoder(self, batch: Tensor) -> Tensor:
-        return resample(batch, self.store_rate, self.encoder_rate)[..., :self.crop_samples]

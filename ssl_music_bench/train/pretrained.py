@@ -160,9 +160,13 @@ def batch_norm_calibration(spec: RunSpec, method: Method, data: TaskData) -> Bat
     crops = spec.protocol.pretrain.batch_norm_crops
     if not crops:
         return None
-    batch = (spec.protocol.ceiling.batch_size or spec.protocol.pretrain.batch_size) if spec.method_class.uses_task_labels \
-        else spec.protocol.pretrain.batch_size
+    batch = _ceiling_batch_size(spec) if spec.method_class.uses_task_labels else spec.protocol.pretrain.batch_size
     return BatchNormCalibration(data.store, data.indices["train"], crops, batch, spec.seed, method.encoder)
+
+
+def _ceiling_batch_size(spec: RunSpec) -> int:
+    """The supervised ceiling's batch: its ``[ceiling]`` table's, or the pretraining's when that is 0."""
+    return spec.protocol.ceiling.batch_size or spec.protocol.pretrain.batch_size
 
 
 def _pretrain(spec: RunSpec, method: Method, data: TaskData, directory: Path, options: RunOptions,
@@ -218,7 +222,7 @@ def _budget(spec: RunSpec, method: Method, data: TaskData, calibration: BatchNor
     if not spec.method_class.uses_task_labels:
         return spec.protocol, None
     ceiling = spec.protocol.ceiling
-    batch_size = ceiling.batch_size or spec.protocol.pretrain.batch_size
+    batch_size = _ceiling_batch_size(spec)
     protocol = replace(spec.protocol, pretrain=replace(spec.protocol.pretrain, steps=ceiling.max_steps,
                                                        batch_size=batch_size))
     batches = validation_batches(data.store, data.indices["valid"], data.targets["valid"],

@@ -61,7 +61,7 @@ def test_recomputed_statistics_are_the_equal_weight_average_of_the_batches(notes
     encoder = ENCODERS.get(name).obj()
     calibration = BatchNormCalibration(notes.store, notes.indices["train"], crops=12, batch_size=4, seed=3,
                                        encoder=encoder)
-    batches = [calibration.to_encoder(torch.stack(calibration.crops[k:k + 4])) for k in range(0, 12, 4)]
+    batches = [calibration.crops[k:k + 4] for k in range(0, 12, 4)]
     assert batches[0].shape == (4, encoder.crop_samples)
     weights = {key: value.clone() for key, value in encoder.state_dict().items() if "running" not in key
                and "num_batches" not in key}
