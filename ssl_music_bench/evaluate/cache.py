@@ -116,25 +116,42 @@ def _about_pretraining(spec: dict[str, Any]) -> dict[str, str]:
     return {"method": str(spec.get("method")), "encoder": str(spec.get("encoder")), "seed": str(spec.get("seed"))}
 
 
+UNREADABLE = {"state": "unreadable"}  # what an entry says about itself when its own description cannot be read
+
+
+def _described_pretraining(description: Path, spec_key: str | None) -> dict[str, str]:
+    """The method, encoder and seed that a checkpoint's config.json (its "spec") or a resume or
+    snapshots folder's spec.json names; UNREADABLE when that file is not the JSON object the tool
+    writes (cut short, edited, or another program's), so that listing goes on and clearing leaves
+    the folder alone: nothing proves the tool made it."""
+    try:
+        spec = json.loads(description.read_text())
+        if spec_key is not None:
+            spec = spec.get(spec_key, {}) if isinstance(spec, dict) else None
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError):
+        return dict(UNREADABLE)
+    return _about_pretraining(spec) if isinstance(spec, dict) else dict(UNREADABLE)
+
+
 def cache_entries(home: Path) -> list[CacheEntry]:
     from safetensors import safe_open
 
     entries = []
     for directory in sorted(checkpoints_dir(home).glob("*")):
         if directory.is_dir() and (directory / CONFIG).is_file():
-            spec = json.loads((directory / CONFIG).read_text()).get("spec", {})
-            entries.append(CacheEntry("checkpoint", directory, _size(directory), _about_pretraining(spec)))
+            about = _described_pretraining(directory / CONFIG, "spec")
+            entries.append(CacheEntry("checkpoint", directory, _size(directory), about))
         elif (directory.is_dir() and directory.name.endswith((".resume", ".snapshots"))
               and (directory / "spec.json").is_file()):
-            spec = json.loads((directory / "spec.json").read_text())  # an interrupted pretraining, or kept steps
+            about = _described_pretraining(directory / "spec.json", None)  # an interrupted pretraining, or kept steps
             kind = "resume" if directory.name.endswith(".resume") else "snapshots"
-            entries.append(CacheEntry(kind, directory, _size(directory), _about_pretraining(spec)))
+            entries.append(CacheEntry(kind, directory, _size(directory), about))
     for path in sorted(embeddings_dir(home).glob("*.safetensors")):
         try:
             with safe_open(str(path), framework="pt") as handle:
                 about = dict(handle.metadata() or {})
         except (SafetensorError, OSError):
-            about = {"state": "unreadable"}
+            about = dict(UNREADABLE)
         entries.append(CacheEntry("embeddings", path, _size(path), about))
     return entries
 
@@ -143,8 +160,9 @@ def clear_cache(home: Path, method: str | None = None, task: str | None = None) 
     """Remove the entries of a method and/or a task (all when neither is given); return them.
 
     A task filter removes embeddings only: checkpoints are shared by every task. A ``.safetensors``
-    file under HOME/embeddings that cannot be read carries none of the metadata the tool writes, so
-    nothing proves it is the tool's: it is left where it is (``bench cache clear`` names it).
+    file under HOME/embeddings that cannot be read, or a checkpoint, resume or snapshots folder
+    whose JSON description cannot be, carries none of the metadata the tool writes, so nothing
+    proves it is the tool's: it is left where it is (``bench cache clear`` names it).
     """
     removed = []
     for entry in cache_entries(home):

@@ -337,7 +337,10 @@ def _title(key: TableKey, quote: str = "") -> str:
 
 
 FOOTER_LEGEND = ("headroom: supervised minus random-init of the encoder; resolution ±: the larger of the floor's and "
-                 "the ceiling's test-set 95 % bootstrap half-width, each the median over seeds (- : not stored). ✗: misses its "
+                 "the ceiling's test-set 95 % bootstrap half-width, each the median over seeds (- : not stored); it is the "
+                 "test set's sampling error only: a run's own variation from seed to seed (initialisation, data order, "
+                 "the float order of a thread count) comes on top, so a one-seed difference above it is not yet a "
+                 "ranking. ✗: misses its "
                  f"target (headroom >= {HEADROOM_TARGET:g} points; resolution <= headroom / {LEVELS_TARGET}; judged "
                  "on the headline metrics, accuracy and PR-AUC).")
 FLAG_LEGEND = f"{NOT_CONVERGED}: includes a run whose pretraining loss had not flattened (pretraining.convergence)."

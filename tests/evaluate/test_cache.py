@@ -58,3 +58,24 @@ def test_clear_leaves_a_file_it_cannot_prove_it_wrote(tmp_path: Path, capsys) ->
     assert stranger.read_bytes() == b"not a safetensors file the tool wrote"
     err = " ".join(capsys.readouterr().err.split())
     assert "removed 0 entries" in err and "left 1 unreadable file(s)" in err and "my-own.safetensors" in err
+
+
+def test_a_folder_whose_description_is_not_json_is_listed_and_left_alone(tmp_path: Path, capsys) -> None:  # type: ignore[no-untyped-def]
+    """A checkpoint whose config.json, or a resume folder whose spec.json, is not the JSON object the
+    tool writes (cut short, edited, another program's) is listed as unreadable, not a traceback,
+    and `cache clear --all` leaves it where it is."""
+    from ssl_music_bench.home import checkpoints_dir
+    from ssl_music_bench.train.checkpoint import CONFIG
+
+    cut_short = checkpoints_dir(home := tmp_path / "home") / "cola-effnet-seed0"
+    cut_short.mkdir(parents=True)
+    (cut_short / CONFIG).write_text('{"spec": {"method": "cola"')
+    not_an_object = checkpoints_dir(home) / "clmr-effnet-seed0.resume"
+    not_an_object.mkdir()
+    (not_an_object / "spec.json").write_text("[1, 2, 3]")
+    assert sorted((entry.kind, entry.about["state"]) for entry in cache_entries(home)) == [
+        ("checkpoint", "unreadable"), ("resume", "unreadable")]
+    assert main(["cache", "ls", "--home", str(home)]) == 0
+    assert main(["cache", "clear", "--all", "--home", str(home)]) == 0
+    assert (cut_short / CONFIG).read_text() == '{"spec": {"method": "cola"' and (not_an_object / "spec.json").is_file()
+    assert "left 2 unreadable file(s)" in " ".join(capsys.readouterr().err.split())
