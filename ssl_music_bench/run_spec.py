@@ -61,8 +61,8 @@ class RunSpec:
         check_compatible(self.method, self.encoder)
         if self.weights is not None:
             check_weights_pairing(self.weights, self.method, self.encoder)
-        # a reproduction protocol's [method_settings.<method>] (its paper's settings); --set wins
-        object.__setattr__(self, "overrides", {**self.protocol.method_settings.get(self.method, {}), **self.overrides})
+        # a protocol's [method_settings.<method>] (e.g. a reproduction's paper settings); --set wins
+        object.__setattr__(self, "overrides", {**self.protocol_settings, **self.overrides})
         object.__setattr__(self, "config", config_from_overrides(self.method, self.overrides))
         check_fraction(self.label_fraction)
 
@@ -71,9 +71,18 @@ class RunSpec:
         return METHODS.get(self.method).obj
 
     @property
+    def protocol_settings(self) -> dict[str, str]:
+        """The protocol's own settings of this method ([method_settings.<method>])."""
+        return self.protocol.method_settings.get(self.method, {})
+
+    @property
     def label(self) -> str:
-        """The run's row name: the method, with any non-default settings (``msa[sources=drums]``)."""
-        label = method_label(self.method, self.overrides)
+        """The run's row name: the method, with the settings that depart from the protocol's recipe
+        (``msa[sources=drums]``). The protocol's own [method_settings] are its recipe, as its step
+        count is, so they do not name the row: a table holds one protocol, and `bench grid` and
+        `bench status` find the record of ``clmr`` under clmr-repro by the method's name."""
+        departures = {name: value for name, value in self.overrides.items() if self.protocol_settings.get(name) != value}
+        label = method_label(self.method, departures)
         return f"{label} ({self.weights.label})" if self.weights is not None else label
 
     @property

@@ -114,9 +114,10 @@ class Protocol:
     # [task_probe.<task>] tables: a task's probe where the paper probes it differently (MSCOL's
     # NSynth MLP); each key given there replaces [probe]'s for that task only.
     task_probes: dict[str, ProbeSettings] = field(default_factory=dict)
-    # [method_settings.<method>] tables: the paper's method settings (projection size, ...) that a
-    # reproduction protocol gives every run of that method, as if passed with --set (which still
-    # wins); the row is then named with them, e.g. clmr[projection_dim=128] (run_spec.py)
+    # [method_settings.<method>] tables: the method settings (a paper's projection size, a ceiling's
+    # learning rate, ...) that the protocol gives every run of that method, as if passed with --set
+    # (which still wins). They are the protocol's recipe and do not name the row; a --set that
+    # departs from them does (RunSpec.label in run_spec.py)
     method_settings: dict[str, dict[str, str]] = field(default_factory=dict)
 
     def to_json(self) -> dict[str, Any]:

@@ -22,6 +22,17 @@ def test_builtin_protocols() -> None:
     assert len(v1.sha256) == 64 and v1.sha256 != cpu.sha256
 
 
+
+def test_cpu_headroom_is_cpu_with_a_converged_ceiling() -> None:
+    """cpu-headroom measures the tasks' headroom at cpu's recipe: only its [ceiling] budget and the
+    ceiling's own settings (learning rate, dropout) may differ from cpu's, so its floors and any
+    method row are what cpu would give."""
+    cpu, headroom = load_protocol("cpu"), load_protocol("cpu-headroom")
+    assert (headroom.pretrain, headroom.probe, headroom.synth_size, headroom.seeds) == (
+        cpu.pretrain, cpu.probe, cpu.synth_size, cpu.seeds)
+    assert headroom.ceiling.max_steps >= 10 * cpu.ceiling.max_steps and headroom.ceiling.min_steps >= 1000
+    assert set(headroom.method_settings) == {"supervised"} and cpu.method_settings == {}
+
 def test_protocol_from_file(tiny_protocol_file: Path) -> None:
     protocol = load_protocol(str(tiny_protocol_file))
     assert protocol.name == "test-tiny" and protocol.synth_size == "tiny"

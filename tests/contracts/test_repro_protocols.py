@@ -75,14 +75,18 @@ def test_cpc_repro_differs_where_clmrs_cpc_config_does() -> None:
     assert (protocol.probe.kind, protocol.probe.learning_rate, protocol.probe.batch_size) == ("mlp", 3e-3, 64)
 
 
-def test_method_settings_name_the_row_and_set_still_wins() -> None:
+def test_method_settings_are_the_protocols_recipe_and_set_still_wins() -> None:
+    """The protocol's [method_settings] configure the method without naming the row (a table holds
+    one protocol); a --set that departs from them names it, as under any protocol."""
     protocol = load_protocol("clmr-repro")
     spec = RunSpec("clmr", "samplecnn", protocol, "mtat")
     assert spec.config.projection_dim == 128 and spec.config.augment.delay_volume == 0.2
     assert spec.config.augment.noise_p == 0.0
-    assert spec.label == "clmr[augment.delay_volume=0.2,augment.noise_p=0.0,projection_dim=128]"
+    assert spec.label == "clmr"
+    assert spec.overrides == {"projection_dim": "128", "augment.delay_volume": "0.2", "augment.noise_p": "0.0"}
     overridden = RunSpec("clmr", "samplecnn", protocol, "mtat", overrides={"projection_dim": "64"})
-    assert overridden.config.projection_dim == 64
+    assert overridden.config.projection_dim == 64 and overridden.label == "clmr[projection_dim=64]"
+    assert RunSpec("clmr", "samplecnn", protocol, "mtat", overrides={"projection_dim": "128"}).label == "clmr"
     assert RunSpec("cola", "effnet", protocol, "mtat").label == "cola"  # settings of other methods only
 
 

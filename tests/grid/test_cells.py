@@ -78,3 +78,18 @@ def test_devices_are_cuda_visible_devices_values() -> None:
     assert [normalise_device(d) for d in ("0", "cuda:1", "CPU")] == ["0", "1", ""]
     with pytest.raises(BenchError, match="GPU indices"):
         normalise_device("gpu0")
+
+
+@pytest.mark.parametrize("protocol, method, encoder, task", [
+    ("clmr-repro", "clmr", "samplecnn", "mtat"), ("cpu-headroom", "supervised", "effnet", "synth-pitch")])
+def test_a_cell_names_the_record_its_run_writes_under_a_protocol_with_method_settings(
+        protocol: str, method: str, encoder: str, task: str) -> None:
+    """A protocol's [method_settings] are its recipe: the run's row (and so its record's file) is
+    the method's name, as the grid and `bench status` look it up; before, the grid looked for
+    ``clmr`` while the run wrote ``clmr[augment.delay_volume=0.2,...]`` and redid the cell."""
+    assert load_protocol(protocol).method_settings[method]
+    cell = GridCell(method, encoder, task, 0, protocol)
+    assert cell.label == RunSpec(method, encoder, load_protocol(protocol), task).label == method
+    departed = GridCell(method, encoder, task, 0, protocol, (("learning_rate", "0.5"),))
+    assert departed.label == RunSpec(method, encoder, load_protocol(protocol), task,
+                                     overrides={"learning_rate": "0.5"}).label == f"{method}[learning_rate=0.5]"
