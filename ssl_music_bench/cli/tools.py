@@ -70,7 +70,7 @@ def command_cache(args: argparse.Namespace, console: Console) -> None:
         raise BenchError("`bench cache clear` needs --method M, --task T, or --all (to remove everything cached).")
     removed = clear_cache(home, args.method, args.task)
     console.print(f"removed {len(removed)} entries, {sum(e.bytes for e in removed) / 1e6:.1f} MB")  # a message: stderr
-    unreadable = [entry.path for entry in cache_entries(home) if entry.about.get("state") == "unreadable"]
+    unreadable = [entry.path for entry in cache_entries(home) if entry.unreadable]
     if unreadable:
         console.print(f"left {len(unreadable)} unreadable file(s) the tool cannot prove it wrote, e.g. "
                       f"{escape(str(unreadable[0]))}: remove them by hand if they are yours to remove")

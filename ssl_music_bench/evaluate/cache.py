@@ -99,6 +99,12 @@ class CacheEntry:
     bytes: int
     about: dict[str, str]
 
+    @property
+    def unreadable(self) -> bool:
+        """Its own description (metadata, config.json, spec.json) could not be read: nothing proves
+        the tool made it, so it is listed, never removed."""
+        return self.about == UNREADABLE
+
     def matches(self, method: str | None, task: str | None) -> bool:
         return (method is None or self.about.get("method") == method) and (
             task is None or self.kind in PRETRAINING_KINDS or self.about.get("task") == task
@@ -166,7 +172,7 @@ def clear_cache(home: Path, method: str | None = None, task: str | None = None) 
     """
     removed = []
     for entry in cache_entries(home):
-        if (task is not None and entry.kind in PRETRAINING_KINDS) or entry.about.get("state") == "unreadable":
+        if (task is not None and entry.kind in PRETRAINING_KINDS) or entry.unreadable:
             continue
         if entry.matches(method, task):
             shutil.rmtree(entry.path) if entry.path.is_dir() else entry.path.unlink()
