@@ -3,8 +3,8 @@
 The ceiling of a leaderboard column: the encoder plus a linear head are trained on random crops of
 the task's train clips with the task's loss (BCE for tagging, cross-entropy for classification).
 Its budget is its own, the protocol's ``[ceiling]`` table, not the pretraining's step count: it
-trains until its loss on the task's valid split stops improving and keeps its best weights
-(ssl_music_bench/train/early_stopping.py). It is then evaluated like every other row: frozen
+trains until its loss (or, where the protocol says so, the task's headline metric) on the task's
+valid split stops improving and keeps its best weights (ssl_music_bench/train/early_stopping.py). It is then evaluated like every other row: frozen
 encoder, the protocol's probe on its embeddings.
 
 The recipe follows CLMR's supervised one (Spijkervet & Burgoyne 2021;
@@ -86,10 +86,19 @@ class Supervised(Method):
         excerpts = super().pretrain_dataset(store, indices)
         return LabelledExcerpts(excerpts, self.train_targets)
 
+    def logits(self, audio: Tensor) -> Tensor:
+        crop = random_crop(audio, self.encoder.crop_samples)
+        return self.head(self.dropout(self.encoder(crop)))
+
     def training_loss(self, batch: Example) -> Tensor:
-        crop = random_crop(batch["audio"], self.encoder.crop_samples)
-        logits = self.head(self.dropout(self.encoder(crop)))
-        return self.criterion(logits, batch["target"])
+        return self.criterion(self.logits(batch["audio"]), batch["target"])
+
+    def task_outputs(self, batch: Example) -> tuple[Tensor, Tensor]:
+        """The loss and the label probabilities of one forward pass (sigmoid per tag, softmax
+        over classes), for the early stopping's validation checks."""
+        logits = self.logits(batch["audio"])
+        scores = torch.sigmoid(logits) if self.kind == "multilabel" else torch.softmax(logits, dim=1)
+        return self.criterion(logits, batch["target"]), scores
 
     def configure_optimizer(self, total_steps: int) -> torch.optim.Optimizer:
         """Adam, or CLMR's Nesterov SGD; the plateau schedule is stepped by the early stopping,

@@ -137,16 +137,19 @@ def pretraining_convergence(spec: RunSpec, pretraining: dict[str, Any]) -> dict[
     """The record's ``pretraining.convergence`` (train/convergence.py); None for a method that does
     not pretrain. The supervised ceiling trains until its validation loss stops improving
     (train/early_stopping.py): when it stopped early it had converged by that criterion; when it
-    ran out of ``max_steps`` first, its validation loss curve (what the stopping watches) is judged."""
+    ran out of ``max_steps`` first, the validation curve that the stopping watches is judged: the
+    loss, or the headline metric turned into a loss (its negative: rising is falling)."""
     if not spec.method_class.needs_pretraining:
         return None
     tolerance = spec.protocol.pretrain.convergence_tolerance
     stopping = pretraining.get("early_stopping") or {}
+    watched = ([[step, -value] for step, value in stopping["valid_metric_curve"]]
+               if stopping.get("valid_metric_curve") else stopping.get("valid_loss_curve"))
     if stopping.get("early_stopped"):
-        figure = convergence(stopping.get("valid_loss_curve") or [], tolerance)
+        figure = convergence(watched or [], tolerance)
         return {**(figure or {"relative_change": 0.0, "tolerance": tolerance}), "converged": True,
                 "early_stopped": True}
-    return convergence(stopping.get("valid_loss_curve") or pretraining.get("loss_curve") or [], tolerance)
+    return convergence(watched or pretraining.get("loss_curve") or [], tolerance)
 
 
 def probe_along_pretraining(spec: RunSpec, home: Path, options: RunOptions, data: TaskData, kind: TaskKind,

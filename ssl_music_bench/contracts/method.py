@@ -90,6 +90,12 @@ class Method(nn.Module):
     def attach_task(self, data: TaskData) -> None:
         """Methods with ``uses_task_labels`` receive the task before training (heads, targets)."""
 
+    def task_outputs(self, batch: Example) -> tuple[Tensor, Tensor]:
+        """Methods with ``uses_task_labels``: a batch with its ``target`` -> (its loss, its scores
+        for the task's labels as probabilities, (B, labels)); what the validation checks of their
+        early stopping score (train/early_stopping.py)."""
+        raise NotImplementedError
+
     def features(self, wave: Tensor) -> Tensor:
         """Frozen features for the probe; the encoder's embedding unless the paper says otherwise."""
         return self.encoder(wave)

@@ -79,8 +79,9 @@ class ProbeSettings:
 
 @dataclass(frozen=True)
 class CeilingSettings:
-    """The supervised baseline's own budget: it trains until its validation loss stops improving
-    (checked every ``validate_every_steps`` on the task's valid split), at most ``max_steps``,
+    """The supervised baseline's own budget: it trains until its validation loss (or the task's
+    headline metric, ``early_stop_metric``) stops improving (checked every
+    ``validate_every_steps`` on the task's valid split), at most ``max_steps``,
     and keeps the weights of its best check. A ceiling trained for the pretraining's step count
     would be a point on its learning curve, not a ceiling (issue 12). A protocol without the
     table gets the pretraining's steps, validated once at the end (see ``parse_protocol``)."""
@@ -94,6 +95,12 @@ class CeilingSettings:
     # while before it learns (Keras's EarlyStopping has start_from_epoch for that warm-up). Without
     # it the cpu protocol's ceilings stopped at step 60 with the loss still at chance (docs/TASKS.md).
     min_steps: int = 0
+    # What a validation check judges the weights by. "loss": the task's loss (CLMR's "Valid/loss").
+    # "headline": the metric the table judges the column on (accuracy; PR-AUC for tagging,
+    # evaluate/metrics.py JUDGED_METRIC), the clip's score the mean of its crops': on synth-tags
+    # the binary cross-entropy was lowest at the first check while PR-AUC went on rising, and a
+    # ceiling kept by its loss is a ceiling on the wrong number (docs/TASKS.md).
+    early_stop_metric: str = "loss"
 
 
 @dataclass(frozen=True)
@@ -170,6 +177,7 @@ PAPERS = {
 }
 SCHEDULES = ("method", "constant", "cosine", "halve-at-half")
 EARLY_STOP_METRICS = ("loss", "accuracy")
+CEILING_STOP_METRICS = ("loss", "headline")
 
 
 def parse_protocol(text: str, origin: str = "<text>") -> Protocol:
@@ -314,6 +322,9 @@ class _Checker:
                                 ("ceiling.min_steps", protocol.ceiling.min_steps, 0)):
             if value < low:
                 raise self.fail(key, value, f"{low} or more")
+        if protocol.ceiling.early_stop_metric not in CEILING_STOP_METRICS:
+            raise self.fail("ceiling.early_stop_metric", protocol.ceiling.early_stop_metric,
+                            f"one of {', '.join(CEILING_STOP_METRICS)}")
         if protocol.ceiling.batch_size == 1:  # batch norm cannot train on one example
             raise self.fail("ceiling.batch_size", 1, "0 (the pretraining's batch size) or 2 or more")
         if probe.kind not in PROBES.names():

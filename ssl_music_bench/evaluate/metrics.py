@@ -50,6 +50,11 @@ def task_metrics(kind: str, scores: Tensor, targets: Tensor) -> dict[str, float]
     return classification_metrics(scores, targets)
 
 
+# The one metric per task kind that a leaderboard column is judged on (issue 12): accuracy, and
+# PR-AUC for tagging, where ROC-AUC stays high for features that rank the rare tags badly.
+JUDGED_METRIC: dict[str, str] = {"multiclass": "accuracy", "multilabel": "pr_auc"}
+
+
 def mean_over_chunks(chunk_scores: Tensor, owner: Tensor, clips: int) -> Tensor:
     """Clip score = mean of its chunks' scores (owner[i] = clip of chunk i)."""
     total = torch.zeros(clips, chunk_scores.shape[1]).index_add_(0, owner, chunk_scores.float())

@@ -44,6 +44,7 @@ from typing import Any, Literal
 
 from ssl_music_bench.contracts.registry import METHODS, Baseline
 from ssl_music_bench.contracts.settings import method_of_label
+from ssl_music_bench.evaluate.metrics import JUDGED_METRIC
 from ssl_music_bench.report.records import corpus_version, protocol_version, task_label
 
 Row = tuple[str, str]  # (method, encoder)
@@ -53,7 +54,7 @@ TableKey = tuple[str, int, "int | None"]  # (protocol, its version, synthetic co
 REPORTED_METRICS = ("roc_auc", "pr_auc", "accuracy")
 HEADROOM_TARGET = 15.0  # points of the headline metric between floor and ceiling (issue 12)
 LEVELS_TARGET = 5  # the resolution must be at most headroom / 5: five levels between floor and ceiling
-HEADLINE_METRICS = ("accuracy", "pr_auc")  # what the targets are judged on (issue 12: PR-AUC for tagging)
+HEADLINE_METRICS = tuple(JUDGED_METRIC.values())  # what the targets are judged on (issue 12: PR-AUC for tagging)
 NOT_CONVERGED = "†"
 MISSES_TARGET = " ✗"
 # two-sided 95 % quantiles of Student's t for 1..30 degrees of freedom (checked against scipy in the tests)

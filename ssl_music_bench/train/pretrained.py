@@ -231,7 +231,8 @@ def _budget(spec: RunSpec, method: Method, data: TaskData, calibration: BatchNor
     return protocol, ValidationEarlyStopping(batches, data.store.sample_rate, ceiling,
                                              lr_reduce_factor=getattr(config, "lr_reduce_factor", 1.0),
                                              lr_reduce_patience=getattr(config, "lr_reduce_patience", 0),
-                                             calibration=calibration)
+                                             calibration=calibration, kind=data.kind,
+                                             clip_targets=data.targets["valid"])
 
 
 def divergence_message(spec: RunSpec, diverged: NonFiniteLoss) -> str:

@@ -47,20 +47,22 @@ def test_a_protocol_without_the_table_trains_the_ceiling_for_the_pretraining_ste
     ("max_steps = 0", "ceiling.max_steps"), ("validate_every_steps = 0", "ceiling.validate_every_steps"),
     ("early_stop_patience = 0", "ceiling.early_stop_patience"), ("batch_size = 1", "ceiling.batch_size"),
     ("max_steps = 2.5", "whole number"), ("patience = 3", "has no setting patience"),
-    ("min_steps = -1", "ceiling.min_steps"),
+    ("min_steps = -1", "ceiling.min_steps"), ('early_stop_metric = "pr_auc"', "ceiling.early_stop_metric"),
 ])
 def test_bad_ceiling_settings_are_refused(line: str, message: str) -> None:
     with pytest.raises(BenchError, match=message):
         parse_protocol(TINY_PROTOCOL + "\n[ceiling]\n" + line + "\n")
 
 
-def _fake_run(losses: list[float], settings: CeilingSettings) -> tuple[ValidationEarlyStopping, nn.Linear, list]:
+def _fake_run(losses: list[float], settings: CeilingSettings, metrics: list[float] | None = None,
+              kind: str = "multiclass") -> tuple[ValidationEarlyStopping, nn.Linear, list]:
     """Drive the callback through a training whose weights at check k are all k and whose
-    validation losses are ``losses``; returns it, the model after training, and the steps seen."""
+    validation losses (and headline metrics) are ``losses`` (``metrics``); returns it, the model
+    after training, and the steps seen."""
     model = nn.Linear(1, 1, bias=False)
-    stopping = ValidationEarlyStopping([], 16_000, settings)
-    scripted = iter(losses)
-    stopping.validation_loss = lambda method: next(scripted)  # type: ignore[method-assign]
+    stopping = ValidationEarlyStopping([], 16_000, settings, kind=kind)  # type: ignore[arg-type]
+    scripted = iter(zip(losses, metrics or [None] * len(losses)))
+    stopping.validation_check = lambda method: next(scripted)  # type: ignore[method-assign]
     trainer = SimpleNamespace(global_step=0, max_steps=settings.max_steps, should_stop=False, optimizers=[])
     module = SimpleNamespace(method=model)
     stopping.on_train_start(trainer, module)  # type: ignore[arg-type]
@@ -101,7 +103,7 @@ def test_no_early_stop_and_no_lower_learning_rate_during_the_warm_up() -> None:
     optimiser = torch.optim.SGD(model.parameters(), lr=1.0)
     plateau = ValidationEarlyStopping([], 16_000, settings, lr_reduce_factor=0.5, lr_reduce_patience=1)
     scripted = iter(flat)
-    plateau.validation_loss = lambda method: next(scripted)  # type: ignore[method-assign]
+    plateau.validation_check = lambda method: (next(scripted), None)  # type: ignore[method-assign]
     trainer = SimpleNamespace(global_step=0, max_steps=100, should_stop=False, optimizers=[optimiser])
     module = SimpleNamespace(method=model)
     plateau.on_train_start(trainer, module)  # type: ignore[arg-type]
@@ -140,3 +142,77 @@ def test_the_supervised_run_records_its_early_stopping(shared_home: Path, tmp_pa
     assert stopping["best_valid_loss"] == min(loss for _, loss in curve)
     assert dict(map(tuple, curve))[stopping["best_step"]] == stopping["best_valid_loss"]
     assert stopping["early_stopped"] == (stopping["stopped_at_step"] is not None)
+
+
+def test_judged_by_the_headline_metric_it_keeps_the_best_metric_not_the_best_loss() -> None:
+    """synth-tags' case: the loss is lowest at the first check while PR-AUC goes on rising."""
+    settings = CeilingSettings(max_steps=100, validate_every_steps=10, early_stop_patience=2,
+                               early_stop_metric="headline")
+    losses = [0.30, 0.32, 0.35, 0.40, 0.45, 0.50]
+    stopping, model, steps = _fake_run(losses, settings, metrics=[0.40, 0.50, 0.55, 0.54, 0.53, 0.60], kind="multilabel")
+    assert stopping.stopped_at_step == 50 and model.weight.item() == 30.0  # best PR-AUC at 30; 40, 50 worse
+    summary = stopping.summary(50)
+    assert summary["early_stop_metric"] == "pr_auc" and summary["best_valid_metric"] == 0.55
+    assert summary["best_valid_loss"] == 0.35  # the loss of the kept check, not the lowest loss
+    assert summary["valid_metric_curve"] == [[10, 0.4], [20, 0.5], [30, 0.55], [40, 0.54], [50, 0.53]]
+    restored = ValidationEarlyStopping([], 16_000, settings, kind="multilabel")
+    restored.load_state_dict(stopping.state_dict())
+    assert restored.summary(50) == summary
+    by_loss = _fake_run(losses, CeilingSettings(max_steps=100, validate_every_steps=10, early_stop_patience=2))
+    assert by_loss[1].weight.item() == 10.0 and "valid_metric_curve" not in by_loss[0].summary(30)
+
+
+class _ScoredMethod(nn.Module):
+    """A stand-in for the supervised method: fixed scores per crop, looked up by the crop's clip
+    and its place among the clip's crops; the loss is the scores' mean."""
+
+    audio_keys = ("audio",)
+
+    def __init__(self, crop_scores: torch.Tensor) -> None:
+        super().__init__()
+        self.encoder = SimpleNamespace(sample_rate=16_000)
+        self.crop_scores = crop_scores  # (crops, labels), crops in clip order
+        self.weight = nn.Parameter(torch.zeros(1))
+        self.seen = 0
+
+    def task_outputs(self, batch: dict) -> tuple[torch.Tensor, torch.Tensor]:
+        scores = self.crop_scores[self.seen:self.seen + len(batch["clip"])]
+        self.seen += len(batch["clip"])
+        return scores.mean(), scores
+
+
+def test_the_headline_metric_is_the_clips_pr_auc_against_sklearn() -> None:
+    """Each clip's score is the mean of its crops'; the macro PR-AUC over tags is sklearn's."""
+    from sklearn.metrics import average_precision_score
+
+    generator = torch.Generator().manual_seed(3)
+    clips, crops, tags = 9, 3, 4
+    targets = (torch.rand(clips, tags, generator=generator) > 0.5).float()
+    targets[0], targets[1] = 1.0, 0.0  # every tag has a positive and a negative clip
+    crop_scores = torch.rand(clips * crops, tags, generator=generator)
+    owner = torch.arange(clips).repeat_interleave(crops)
+    batches = [{"audio": torch.zeros(len(part), 8), "target": targets[part], "clip": part}
+               for part in owner.split(5)]
+    settings = CeilingSettings(max_steps=10, validate_every_steps=5, early_stop_metric="headline")
+    stopping = ValidationEarlyStopping(batches, 16_000, settings, kind="multilabel", clip_targets=targets)
+    loss, metric = stopping.validation_check(_ScoredMethod(crop_scores))  # type: ignore[arg-type]
+    clip_scores = crop_scores.reshape(clips, crops, tags).mean(dim=1)
+    assert metric == pytest.approx(average_precision_score(targets.numpy(), clip_scores.numpy(), average="macro"))
+    assert loss == pytest.approx(float(crop_scores.mean()), rel=1e-5)  # batches weighted by their size
+
+
+def test_a_ceiling_judged_by_pr_auc_records_its_metric_curve(shared_home: Path, tmp_path: Path) -> None:
+    path = tmp_path / "tiny-ceiling-headline.toml"
+    path.write_text(TINY_PROTOCOL.replace('name = "test-tiny"', 'name = "test-tiny-ceiling-headline"')
+                    + CEILING + 'early_stop_metric = "headline"\n')
+    protocol = load_protocol(str(path))
+    quiet = RunOptions(progress=False, console=Console(quiet=True))
+    record, _ = run_benchmark(RunSpec("supervised", "effnet", protocol, "synth-tags", seed=0), shared_home, quiet)
+    stopping = record["pretraining"]["early_stopping"]
+    curve = stopping["valid_metric_curve"]
+    assert stopping["early_stop_metric"] == "pr_auc"
+    assert [step for step, _ in curve] == [step for step, _ in stopping["valid_loss_curve"]]
+    assert all(0.0 <= value <= 1.0 for _, value in curve)
+    assert stopping["best_valid_metric"] == max(value for _, value in curve)
+    assert dict(map(tuple, curve))[stopping["best_step"]] == stopping["best_valid_metric"]
+    assert record["pretraining"]["convergence"] is not None
