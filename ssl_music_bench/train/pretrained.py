@@ -180,8 +180,9 @@ def _pretrain(spec: RunSpec, method: Method, data: TaskData, directory: Path, op
     protocol, stopping = _budget(spec, method, data, calibration)
     settings = protocol.pretrain
     per_process_batch(settings.batch_size, options.devices, options.nodes)  # refused before anything is written
-    budget = (f"until its validation loss stops improving (at most {settings.steps} steps)" if stopping is not None
-              else f"for {settings.steps} steps")
+    watched = "loss" if stopping is None or not stopping.by_metric else stopping.metric_name
+    budget = (f"until its validation {watched} stops improving (at most {settings.steps} steps)"
+              if stopping is not None else f"for {settings.steps} steps")
     options.console.print(
         f"pretraining [bold]{escape(spec.method)}[/] + [bold]{escape(spec.encoder)}[/] {budget} "
         f"of batch {settings.batch_size} on the train split of {escape(str(spec.pretraining_data))}"
