@@ -94,26 +94,39 @@ def test_corpus_sizes_and_version() -> None:
 @pytest.mark.parametrize("index", [0, 5, 17])
 def test_a_note_leads_a_mix_of_two_quieter_ones(index: int, monkeypatch: pytest.MonkeyPatch) -> None:
     """Since corpus version 3 the labelled note sounds with ACCOMPANIMENT quieter notes (notes.py),
-    since version 4 quieter at every moment."""
+    since version 4 quieter at every moment. The accompaniment is read where the generator adds
+    it (a spy on under_lead), not fitted out of the mix: a fit sees the part of the others that
+    correlates with the lead (a note an octave away shares its harmonics)."""
     from ssl_music_bench.data.synth import notes as note_module
 
+    added: list[np.ndarray] = []
+    under_lead = note_module.under_lead
+
+    def spy(lead: np.ndarray, accompaniment: np.ndarray) -> np.ndarray:
+        added.append(under_lead(lead, accompaniment))
+        return added[-1]
+
+    monkeypatch.setattr(note_module, "under_lead", spy)
     mixed = generate_note(SEED, 2, index).audio.astype(np.float64)
+    assert len(added) == note_module.ACCOMPANIMENT
     monkeypatch.setattr(note_module, "ACCOMPANIMENT", 0)
     alone = generate_note(SEED, 2, index).audio.astype(np.float64)  # the same draws, without the others
-    scale = float(mixed @ alone / (alone @ alone))  # the lead inside the mix (the mix may be scaled to its peak)
-    rest = mixed - scale * alone
-    lead_peak, rest_peak = scale * np.abs(alone).max(), np.abs(rest).max()
-    assert 0.5 < scale < 1.05  # at most 1 (the least-squares fit sees a little of the others in it)
+    rest = np.sum(added, axis=0)
+    scale = float(np.abs(mixed).max() / np.abs(alone + rest).max())  # the mix is scaled down to its peak, never up
+    assert 0.5 < scale <= 1.0 and np.allclose(mixed, scale * (alone + rest), atol=1e-6)
     # two notes, each 4-10 dB below the lead's peak: together below it, and far from nothing
+    lead_peak, rest_peak = np.abs(alone).max(), np.abs(rest).max()
     assert 0.2 * lead_peak < rest_peak < 2 * 10 ** (-4 / 20) * lead_peak
     # version 4: and at every moment, not only at the peak (each at least 4 dB under the lead's
     # loudness in every 16 ms frame, so the two together at most 2 * 10^(-4/20) of it)
     frames = len(alone) // note_module.ENVELOPE_FRAME
     loudness = [np.sqrt(np.mean(np.square(x[:frames * note_module.ENVELOPE_FRAME].reshape(frames, -1)), axis=1))
-                for x in (scale * alone, rest)]
-    audible = loudness[0] > 1e-3 * loudness[0].max()
+                for x in (alone, rest)]
+    # within 40 dB of the lead's peak; in the last frames of a release the generator's envelope,
+    # interpolated between frame centres, lags a lead that falls tens of dB per frame
+    audible = loudness[0] > 1e-2 * loudness[0].max()
     assert np.all(loudness[1][audible] <= 2 * 10 ** (-4 / 20) * loudness[0][audible] * 1.05)
-    assert np.all(loudness[1][~audible] <= 1e-2 * loudness[0].max())  # 40 dB down where the lead is silent
+    assert np.all(loudness[1][~audible] <= 1e-2 * loudness[0].max())  # and 40 dB down where the lead is not
 
 
 def test_the_accompaniment_is_turned_down_under_a_decaying_lead_and_never_up() -> None:

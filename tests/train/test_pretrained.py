@@ -48,12 +48,12 @@ def test_checkpoint_names_are_those_of_stored_checkpoints(tmp_path: Path) -> Non
     path.write_text(RECORDED_PROTOCOL)
     protocol = load_protocol(str(path))
     names = [
-        (RunSpec("clmr", "effnet", protocol, task="synth-tags"), "clmr-effnet-8dcb335d3f9c168e"),
-        (RunSpec("clmr", "samplecnn", protocol, task="synth-genre"), "clmr-samplecnn-c3c177701c894061"),
+        (RunSpec("clmr", "effnet", protocol, task="synth-tags"), "clmr-effnet-f4e8ab6225728231"),
+        (RunSpec("clmr", "samplecnn", protocol, task="synth-genre"), "clmr-samplecnn-ddd15720842c593d"),
         (RunSpec("msa", "effnet", protocol, task="synth-tags", overrides={"sources": "drums,bass"}),
-         "msa-effnet-aa1cd97599f65e62"),
+         "msa-effnet-f4497211b11db667"),
         (RunSpec("supervised", "effnet", protocol, task="synth-genre", label_fraction=0.5),
-         "supervised-effnet-16bfff5256da2179"),
+         "supervised-effnet-82d97d8dfab1f034"),
     ]
     for spec, name in names:
         assert spec.checkpoint_directory(tmp_path) == tmp_path / "checkpoints" / name
