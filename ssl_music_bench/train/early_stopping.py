@@ -110,8 +110,9 @@ class ValidationEarlyStopping(Callback):
                 size = len(batch["target"])
                 total += float(loss) * size
                 count += size
-                scores.append(probabilities.float().cpu())
-                owners.append(batch["clip"])
+                if self.by_metric:  # the scores leave the device only when they judge
+                    scores.append(probabilities.float().cpu())
+                    owners.append(batch["clip"])
         finally:
             method.train(was_training)
         if not self.by_metric:
