@@ -9,7 +9,7 @@ def test_the_summary_counts_columns_where_clmr_clears_the_floor_by_more_than_the
     def run(method: str, encoder: str, task: str, value: float, width: float = 0.02) -> dict:
         metric = "pr_auc" if task == "synth-tags" else "accuracy"
         return {"method": method, "encoder": encoder, "task": task, "metrics": {metric: value},
-                "resolution": {metric: width}}
+                "task_kind": "multilabel" if task == "synth-tags" else "multiclass", "resolution": {metric: width}}
 
     records = [run("random-init", "effnet", "synth-genre", 0.50), run("clmr", "effnet", "synth-genre", 0.60),
                run("random-init", "effnet", "synth-tags", 0.50), run("clmr", "effnet", "synth-tags", 0.51),
@@ -23,7 +23,7 @@ def test_the_summary_counts_the_ceiling_columns_and_names_the_ceiling_it_leaves_
     def run(method: str, task: str, value: float) -> dict:
         metric = "pr_auc" if task == "synth-tags" else "accuracy"
         return {"method": method, "encoder": "effnet", "task": task, "metrics": {metric: value},
-                "resolution": {metric: 0.05}}
+                "task_kind": "multilabel" if task == "synth-tags" else "multiclass", "resolution": {metric: 0.05}}
 
     records = [run("random-init", "synth-genre", 0.30), run("supervised", "synth-genre", 0.30),
                run("random-init", "synth-tags", 0.50), run("supervised", "synth-tags", 0.70)]
