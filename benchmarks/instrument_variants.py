@@ -95,10 +95,7 @@ def install_lowest(accompaniment: int) -> None:
             played = notes._render(seed, others[int(other)], notes._instrument(split_index, rng),
                                    pitch + int(rng.integers(5, 20)), velocity, rng)
             mix = mix + notes.under_lead(lead, level * played, 0.0)
-        peak = float(np.abs(mix).max())
-        if peak > 0.99:
-            mix = mix * (0.99 / peak)
-        return notes.Note(mix.astype(np.float32), family, pitch, velocity, notes.instrument_name(family, number))
+        return notes.stored_note(mix, family, pitch, velocity, number)
 
     render.generate_note = generate_note  # render.py imported it by name
 

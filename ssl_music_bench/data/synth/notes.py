@@ -131,7 +131,13 @@ def generate_note(seed: int, split_index: int, index: int) -> Note:
         accompaniment = _render(seed, others[int(other)], _instrument(split_index, rng), int(rng.choice(NOTE_PITCHES)),
                                 velocity, rng)
         note = note + under_lead(lead, level * accompaniment)
-    peak = float(np.abs(note).max())
+    return stored_note(note, family, pitch, velocity, number)
+
+
+def stored_note(mix: np.ndarray, family: str, pitch: int, velocity: int, number: int) -> Note:
+    """The mix as it is stored, scaled down to a peak of 0.99 where it would clip (never up), with
+    the labelled note's labels."""
+    peak = float(np.abs(mix).max())
     if peak > 0.99:
-        note = note * (0.99 / peak)
-    return Note(note.astype(np.float32), family, pitch, velocity, instrument_name(family, number))
+        mix = mix * (0.99 / peak)
+    return Note(mix.astype(np.float32), family, pitch, velocity, instrument_name(family, number))
