@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 
 from ssl_music_bench.contracts.protocol import builtin_protocols, load_protocol
+from ssl_music_bench.data.synthetic_corpus import SIZES
 from ssl_music_bench.errors import BenchError
 
 
@@ -24,12 +25,14 @@ def test_builtin_protocols() -> None:
 
 
 def test_cpu_headroom_is_cpu_with_a_converged_ceiling() -> None:
-    """cpu-headroom measures the tasks' headroom at cpu's recipe: only its [ceiling] budget and the
-    ceiling's own settings (learning rate, dropout) may differ from cpu's, so its floors and any
-    method row are what cpu would give."""
+    """cpu-headroom measures the tasks' headroom at cpu's recipe: only its [ceiling] budget, the
+    ceiling's own settings (learning rate, dropout) and, since version 3, the number of notes may
+    differ from cpu's, so its floors and any method row on the songs are what cpu would give."""
     cpu, headroom = load_protocol("cpu"), load_protocol("cpu-headroom")
-    assert (headroom.pretrain, headroom.probe, headroom.synth_size, headroom.seeds) == (
-        cpu.pretrain, cpu.probe, cpu.synth_size, cpu.seeds)
+    assert (headroom.pretrain, headroom.probe, headroom.seeds) == (cpu.pretrain, cpu.probe, cpu.seeds)
+    ours, cpus = SIZES[headroom.synth_size], SIZES[cpu.synth_size]
+    assert (ours.songs, ours.song_seconds) == (cpus.songs, cpus.song_seconds)  # the same songs
+    assert headroom.version == 3 and ours.notes == SIZES["large"].notes  # 8,800 training notes
     assert headroom.ceiling.max_steps >= 10 * cpu.ceiling.max_steps and headroom.ceiling.min_steps >= 1000
     assert set(headroom.method_settings) == {"supervised"} and cpu.method_settings == {}
 

@@ -89,6 +89,8 @@ def test_corpus_sizes_and_version() -> None:
     assert default.songs[2] >= 240 and default.notes[2] >= 440  # test splits sized for resolution
     assert sum(large.songs) >= 5000 and large.songs[0] >= 10 * default.songs[0] // 2
     assert large.song_seconds == default.song_seconds  # the same songs' shape, more of them
+    headroom = SIZES["headroom"]  # cpu-headroom's: default's songs, large's notes (same items)
+    assert (headroom.songs, headroom.song_seconds, headroom.notes) == (default.songs, default.song_seconds, large.notes)
 
 
 @pytest.mark.parametrize("index", [0, 5, 17])
