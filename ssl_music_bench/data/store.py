@@ -180,11 +180,12 @@ class ClipStoreWriter:
         while all((self.partial / f"{name}-{complete:05d}.npy").is_file() for name in self._buffers):
             complete += 1
         for stray in self.partial.glob("*.npy"):
-            number = stray.stem.rsplit("-", 1)[-1]
-            if not number.isdigit() or int(number) >= complete:
+            name, _, number = stray.stem.rpartition("-")
+            if name in self._buffers and number.isdigit() and int(number) >= complete:  # only shards it writes
                 stray.unlink()
-        for temporary in self.partial.glob("*.npy.tmp"):  # a shard cut off while it was written
-            temporary.unlink()
+        for name in self._buffers:  # a shard cut off while it was written
+            for temporary in self.partial.glob(f"{name}-*.npy.tmp"):
+                temporary.unlink()
         kept = []
         manifest = self.partial / "manifest.jsonl"
         lines = manifest.read_text(encoding="utf-8").splitlines(keepends=True) if manifest.is_file() else []

@@ -144,3 +144,21 @@ def test_store_writer_drops_an_unfinished_shard_on_resume(tmp_path: Path) -> Non
     resumed.add("b", "train", [], np.full(50, 0.2, dtype=np.float32))
     store: ClipStore = resumed.close()
     assert [i.id for i in store.items] == ["a", "b"] and np.allclose(store.read(1), 0.2, atol=1e-4)
+
+
+def test_store_writer_recovery_removes_only_the_shards_it_writes(tmp_path: Path) -> None:
+    """On resume the writer drops shards past the last whole one and cut-off temporaries of its
+    own names; a file of any other name in its folder is not its own and is left alone."""
+    root = tmp_path / "s"
+    writer = ClipStoreWriter(root, 8_000, shard_samples=100)
+    writer.add("a", "train", [], np.full(100, 0.1, dtype=np.float32))  # shard 0 flushed
+    writer._manifest.flush()
+    del writer
+    partial = root.with_name(root.name + ".partial")
+    own = [partial / "mix-00003.npy", partial / "mix-00001.npy.tmp"]
+    foreign = [partial / "notes.npy", partial / "vocals-00002.npy", partial / "x.npy.tmp"]
+    for path in own + foreign:
+        path.write_bytes(b"\x00")
+    resumed = ClipStoreWriter(root, 8_000, shard_samples=100, resume=True)
+    assert resumed.done_ids == {"a"}
+    assert not any(path.exists() for path in own) and all(path.exists() for path in foreign)
