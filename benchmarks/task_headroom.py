@@ -133,12 +133,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--protocol", default="cpu")
     parser.add_argument("--tasks", nargs="+", default=list(SYNTHETIC_TASKS))
     parser.add_argument("--encoders", nargs="+", default=["effnet"])
-    parser.add_argument("--seeds", nargs="+", type=int, default=[0])
+    parser.add_argument("--seeds", nargs="+", type=int, default=None, help="default: the protocol's seeds")
     parser.add_argument("--home", type=Path, required=True, help="a bench home (a fresh one measures from scratch)")
     parser.add_argument("--markdown", action="store_true", help="a markdown table (for docs/TASKS.md)")
     parser.add_argument("--from-records", action="store_true",
                         help="read the cells' records already in the home instead of running them (missing: nan)")
     args = parser.parse_args(argv)
+    if args.seeds is None:
+        args.seeds = list(load_protocol(args.protocol).seeds)
     options = RunOptions(progress=False)
     rows = []
     for task in args.tasks:

@@ -119,7 +119,7 @@ def demo_summary(records: list[dict], steps: int, batch_size: int) -> str:
             f"the pipeline, not a ranking: {DEMO_METHOD} is above the random-init floor by more than the test set's "
             f"resolution in {clear} of {len(columns)} columns (headline metric), and the supervised ceiling, "
             f"early-stopped within the cpu protocol's small [ceiling] budget, in {ceiling_clear} of {len(ceilings)} "
-            "(`--protocol cpu-headroom` trains it until it converges, 10-25 minutes per task here)"
+            "(`--protocol cpu-headroom` trains it until it converges, on three seeds: up to half an hour per ceiling here)"
             + (f" ({', '.join(skipped)}'s ceiling is left out: `bench run --method supervised --encoder {skipped[0]} "
                "--task synth-genre --protocol cpu` takes tens of minutes here)" if skipped else "")
             + "; compare methods with `--protocol synth` on a GPU (3 seeds, converged budgets).")
