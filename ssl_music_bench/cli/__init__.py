@@ -23,7 +23,7 @@ from ssl_music_bench.cli.parser import build_parser
 from ssl_music_bench.cli.pipeline import command_demo, command_embed, command_run
 from ssl_music_bench.cli.report import command_plot, command_status, command_table
 from ssl_music_bench.cli.tools import command_cache, command_env, command_list, command_protocol, command_speed
-from ssl_music_bench.errors import BenchError
+from ssl_music_bench.errors import BenchError, Terminated
 
 COMMANDS = {
     "list": command_list, "run": command_run, "table": command_table, "prepare": command_prepare,
@@ -53,9 +53,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         # stdout is pointed at /dev/null so the interpreter's final flush cannot fail again
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return 0
-    except KeyboardInterrupt:
-        console.print("interrupted: nothing half-written was kept; run the command again to continue.")
-        return 130
+    except KeyboardInterrupt as interruption:
+        terminated = isinstance(interruption, Terminated)
+        console.print(f"{'terminated (SIGTERM)' if terminated else 'interrupted'}: nothing half-written was kept; "
+                      "run the command again to continue.")
+        return 143 if terminated else 130
     except (ImportError, OSError, RuntimeError) as error:
         from ssl_music_bench.environment import is_stack_load_failure, stack_load_message
 

@@ -33,12 +33,14 @@ from pathlib import Path
 import pytorch_lightning as pl
 import torch
 from pytorch_lightning.callbacks import Callback, RichProgressBar
+from pytorch_lightning.utilities.exceptions import SIGTERMException
 
 from ssl_music_bench.contracts.method import Method
 from ssl_music_bench.contracts.protocol import Protocol
 from ssl_music_bench.data.sampler import StepSequence
 from ssl_music_bench.data.store import ClipStore
 from ssl_music_bench.devices import default_device
+from ssl_music_bench.errors import Terminated
 from ssl_music_bench.run_spec import RunOptions
 from ssl_music_bench.train.acceleration import accelerate
 from ssl_music_bench.train.callbacks import (
@@ -128,6 +130,8 @@ def pretrain(
     sigint = signal.getsignal(signal.SIGINT)
     try:
         trainer.fit(module, train_dataloaders=loader, ckpt_path=resume_from)
+    except SIGTERMException:  # Lightning's answer to a SIGTERM inside fit(): a SystemExit of status 0
+        raise Terminated from None  # the resume checkpoint stays for next time
     except SystemExit:
         if not interrupt.seen:
             raise
