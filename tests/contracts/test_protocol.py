@@ -39,6 +39,8 @@ def test_cpu_headroom_is_cpu_with_a_converged_ceiling() -> None:
     assert (ours.songs, ours.song_seconds) == (cpus.songs, cpus.song_seconds)  # the same songs
     assert headroom.version == 4 and ours.notes == SIZES["large"].notes  # 8,800 training notes
     assert headroom.ceiling.max_steps >= 10 * cpu.ceiling.max_steps and headroom.ceiling.min_steps >= 1000
+    # version 4: 1,200 steps of patience, not 600 (a lucky check stopped synth-instrument's seed 0 at 2,000)
+    assert headroom.ceiling.early_stop_patience * headroom.ceiling.validate_every_steps >= 1200
     assert set(headroom.method_settings) == {"supervised"} and cpu.method_settings == {}
 
 def test_protocol_from_file(tiny_protocol_file: Path) -> None:
