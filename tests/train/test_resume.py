@@ -103,46 +103,34 @@ def test_killed_pretraining_restarts_and_ends_with_the_same_record(tmp_path: Pat
     assert got["valid_metrics"] == expected["valid_metrics"]
 
 
-def test_ctrl_c_in_pretraining_exits_130_and_the_next_run_resumes(tmp_path: Path) -> None:
-    """Lightning turns a Ctrl-C inside fit() into sys.exit(1); `bench run` must still say that it
-    was interrupted (exit 130, as every other phase), write no record and keep its resume point."""
+@pytest.mark.parametrize(("signal_name", "status", "message", "resumed_from"), [
+    ("INT", 130, "interrupted", 4),
+    ("TERM", 143, "terminated (SIGTERM)", 5),
+])
+def test_interrupted_pretraining_says_so_and_the_next_run_resumes(
+        tmp_path: Path, signal_name: str, status: int, message: str, resumed_from: int) -> None:
+    """Lightning turns a Ctrl-C inside fit() into sys.exit(1), and a SIGTERM (`kill`, a SLURM
+    preemption) into its SIGTERMException, a SystemExit without a code: `bench run` ended then
+    with status 0, no message and no record, as if it had succeeded (seen 2026-12-02 on a ceiling
+    stopped with `kill`). It must say that it was interrupted (130, as every other phase) or
+    terminated (143), write no record and keep its resume point. After a SIGTERM Lightning lets
+    the step during which the signal came finish (its checkpoint is saved) and stops before the
+    next; a Ctrl-C stops that step."""
     plugin = tmp_path / "killable.py"
     plugin.write_text(KILLABLE_PLUGIN)
     protocol = tmp_path / "resume-tiny.toml"
     protocol.write_text(TINY_PROTOCOL.replace("steps = 2", "steps = 6"))
     home = tmp_path / "home"
-    interrupted = bench_run(home, plugin, protocol, kill_at=5, kill_signal="INT")
-    assert interrupted.returncode == 130, interrupted.stderr[-3000:]
-    assert "interrupted" in interrupted.stdout + interrupted.stderr
+    interrupted = bench_run(home, plugin, protocol, kill_at=5, kill_signal=signal_name)
+    assert interrupted.returncode == status, interrupted.stderr[-3000:]
+    assert message in interrupted.stdout + interrupted.stderr
     assert "Traceback" not in interrupted.stderr
     assert not list(home.rglob("records/**/*.json")) and not list(home.glob("checkpoints/*/model.safetensors"))
     assert list(home.glob("checkpoints/*.resume/" + RESUME_FILE))
     restarted = bench_run(home, plugin, protocol)
     assert restarted.returncode == 0, restarted.stderr[-3000:]
-    assert only_record(home)["pretraining"]["resumed_from_step"] == 4
-
-
-def test_sigterm_in_pretraining_exits_143_and_the_next_run_resumes(tmp_path: Path) -> None:
-    """A SIGTERM (`kill`, a SLURM preemption) inside fit() is Lightning's SIGTERMException, a
-    SystemExit without a code: `bench run` ended with status 0, no message and no record, as if it
-    had succeeded (seen 2026-12-02 on a ceiling stopped with `kill`). It must say it was
-    terminated, exit 143, and keep its resume point. Lightning lets the step during which the
-    signal came finish (its checkpoint is saved) and stops before the next one."""
-    plugin = tmp_path / "killable.py"
-    plugin.write_text(KILLABLE_PLUGIN)
-    protocol = tmp_path / "resume-tiny.toml"
-    protocol.write_text(TINY_PROTOCOL.replace("steps = 2", "steps = 6"))
-    home = tmp_path / "home"
-    terminated = bench_run(home, plugin, protocol, kill_at=5, kill_signal="TERM")
-    assert terminated.returncode == 143, terminated.stderr[-3000:]
-    assert "terminated (SIGTERM)" in terminated.stdout + terminated.stderr
-    assert "Traceback" not in terminated.stderr
-    assert not list(home.rglob("records/**/*.json")) and not list(home.glob("checkpoints/*/model.safetensors"))
-    assert list(home.glob("checkpoints/*.resume/" + RESUME_FILE))
-    restarted = bench_run(home, plugin, protocol)
-    assert restarted.returncode == 0, restarted.stderr[-3000:]
     record = only_record(home)["pretraining"]
-    assert (record["resumed_from_step"], record["steps"]) == (5, 6)
+    assert (record["resumed_from_step"], record["steps"]) == (resumed_from, 6)
 
 
 def test_checkpoint_interval_gives_about_twenty_per_run() -> None:
