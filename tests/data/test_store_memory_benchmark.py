@@ -47,3 +47,34 @@ def test_store_memory_benchmark_tiny(tmp_path: Path) -> None:
         assert key in result["ratios"]["by_cache"]["cold"]
     assert result["ratios"]["clips"] == 10
     assert result["audio_read_bytes"] == 2 * 2 * 4000 * 2
+
+
+def test_store_memory_benchmark_removes_a_store_whose_build_failed(tmp_path: Path, monkeypatch) -> None:
+    """A build that fails half-way (a full disk) leaves no store and no .partial behind in --dir, and
+    nothing else there is touched: the finished store is removed by the benchmark, the unfinished
+    one by ClipStoreWriter's abort."""
+    from ssl_music_bench.data import store
+
+    script = load_script()
+    work = tmp_path / "stores"
+    work.mkdir()
+    (work / "users-file.txt").write_text("not the benchmark's")
+    real_add, added = store.ClipStoreWriter.add, []
+
+    def add_then_fail(self, *args, **kwargs):
+        added.append(args[0])
+        if len(added) == 3 + 5:  # the 1x store (3 clips) is finished, the 10x store half-written
+            raise OSError("No space left on device")
+        return real_add(self, *args, **kwargs)
+
+    monkeypatch.setattr(store.ClipStoreWriter, "add", add_then_fail)
+    argv = ["--clips", "3", "--scale", "10", "--seconds", "2", "--rate", "8000", "--batch", "2", "--steps", "2",
+            "--excerpt-seconds", "0.5", "--cache", "cold", "--dir", str(work), "--out", str(tmp_path / "out.json")]
+    try:
+        script.main(argv)
+    except OSError as error:
+        assert "No space left" in str(error)
+    else:
+        raise AssertionError("the failing build did not stop the benchmark")
+    assert sorted(path.name for path in work.iterdir()) == ["users-file.txt"]
+    assert not (tmp_path / "out.json").exists()
