@@ -288,7 +288,22 @@ def peak_memory() -> dict[str, float | None]:
     return {"peak_rss_mb": round(peak_rss_mb(), 1), "peak_gpu_mb": None if gpu_mb is None else round(gpu_mb, 1)}
 
 
+def cpu_model() -> str | None:
+    """The processor's name ("AMD EPYC 9654 ...") from /proc/cpuinfo; None where there is none (not Linux)."""
+    try:
+        lines = Path("/proc/cpuinfo").read_text(errors="replace").splitlines()
+    except OSError:
+        return None
+    names = [line.partition(":")[2].strip() for line in lines if line.startswith("model name")]
+    return names[0] if names else None
+
+
 def hardware() -> dict[str, Any]:
+    """Where the run was made. ``cpu_capability`` is the instruction set torch's CPU kernels were
+    dispatched to (AVX2, AVX512, ...): two machines with different ones sum floats in another order,
+    so the same code, seed and versions can give results a few tenths of a point apart
+    (docs/TASKS.md, "cpu-headroom version 4")."""
     device = torch.cuda.get_device_name(0) if torch.cuda.is_available() else "cpu"
-    return {"device": device, "cpu": platform.processor() or platform.machine(), "cpu_count": os.cpu_count(),
+    return {"device": device, "cpu": platform.processor() or platform.machine(), "cpu_model": cpu_model(),
+            "cpu_capability": torch.backends.cpu.get_cpu_capability(), "cpu_count": os.cpu_count(),
             "torch_threads": torch.get_num_threads()}

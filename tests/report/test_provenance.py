@@ -38,3 +38,20 @@ def test_unexpanded_placeholder_is_no_sha(tmp_path: Path) -> None:
     assert git_state(package) == {"sha": None, "dirty": None}
     (package / "SOURCE_SHA").unlink()
     assert git_state(package) == {"sha": None, "dirty": None}
+
+
+def test_hardware_names_the_processor_and_its_kernels() -> None:
+    """A record says which processor made it and which instruction set torch's CPU kernels used:
+    the same code and seed on another CPU can differ in the float order (docs/TASKS.md)."""
+    import platform
+
+    import torch
+
+    from ssl_music_bench.report.records import cpu_model, hardware
+
+    found = hardware()
+    assert found["cpu_capability"] == torch.backends.cpu.get_cpu_capability()
+    assert found["torch_threads"] == torch.get_num_threads()
+    if platform.system() == "Linux":
+        names = [line.split(":", 1)[1].strip() for line in open("/proc/cpuinfo") if line.startswith("model name")]
+        assert found["cpu_model"] == cpu_model() == (names[0] if names else None)
