@@ -1,4 +1,5 @@
-"""Lightning callbacks of pretraining: the loss curve for the record, and resume checkpoints.
+"""Lightning callbacks of pretraining: the loss curve and the training time for the record, and
+resume checkpoints.
 
 Interrupted runs resume. Every ``checkpoint_interval(steps)`` steps the full training state
 (weights, optimiser, schedule, step, loss history) is saved to ``resume_dir/last.ckpt`` (under a
@@ -16,6 +17,7 @@ from __future__ import annotations
 
 import math
 import os
+import time
 from pathlib import Path
 from typing import Any
 
@@ -80,6 +82,28 @@ class LossHistory(Callback):
 
     def load_state_dict(self, state_dict: dict[str, Any]) -> None:
         self.points = [(int(step), float(loss)) for step, loss in state_dict["points"]]
+
+
+class TrainingClock(Callback):
+    """Seconds spent training, those of the runs it resumed included: the seconds before an
+    interruption travel in the resume checkpoint (Lightning saves a callback's ``state_dict``),
+    so a resumed run's record counts the whole training and not only its last part."""
+
+    def __init__(self) -> None:
+        self.before = 0.0  # seconds of the interrupted runs this one resumed (from the checkpoint)
+        self.started = time.perf_counter()
+
+    def on_fit_start(self, trainer: pl.Trainer, module: pl.LightningModule) -> None:
+        self.started = time.perf_counter()
+
+    def seconds(self) -> float:
+        return self.before + time.perf_counter() - self.started
+
+    def state_dict(self) -> dict[str, Any]:  # saved in the resume checkpoint
+        return {"seconds": self.seconds()}
+
+    def load_state_dict(self, state_dict: dict[str, Any]) -> None:
+        self.before = float(state_dict["seconds"])
 
 
 def checkpoint_interval(steps: int) -> int:

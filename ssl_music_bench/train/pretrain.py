@@ -25,7 +25,6 @@ from __future__ import annotations
 import logging
 import signal
 import threading
-import time
 import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -49,6 +48,7 @@ from ssl_music_bench.train.callbacks import (
     InterruptSeen,
     LossHistory,
     ResumeCheckpoint,
+    TrainingClock,
     checkpoint_interval,
 )
 from ssl_music_bench.train.distributed import per_process_batch, restore_batch_norm, synchronise_batch_norm
@@ -58,7 +58,7 @@ from ssl_music_bench.train.module import PretrainModule
 @dataclass
 class PretrainResult:
     loss_curve: list[tuple[int, float]] = field(default_factory=list)
-    seconds: float = 0.0
+    seconds: float = 0.0  # training time, that of the interrupted runs it resumed included
     steps: int = 0
     global_rank: int = 0  # with several processes each one returns; only rank 0 should go on
     world_size: int = 1
@@ -116,8 +116,8 @@ def pretrain(
     resume = _resume_checkpoint(method, loader.batch_sampler, resume_dir, settings.steps)
     resume_from = resume_dir / RESUME_FILE if resume is not None and (resume_dir / RESUME_FILE).is_file() else None
     # the guard first: a diverged step is neither logged nor saved as a resume checkpoint
-    interrupt = InterruptSeen()
-    callbacks: list[Callback] = [FiniteLoss(), history, interrupt, *([resume] if resume is not None else []),
+    interrupt, clock = InterruptSeen(), TrainingClock()
+    callbacks: list[Callback] = [FiniteLoss(), history, interrupt, clock, *([resume] if resume is not None else []),
                                  *extra_callbacks]
     if options.progress:  # progress is a message: on stderr, like every message (stdout is for data)
         callbacks.append(RichProgressBar(leave=True, console_kwargs={"stderr": True}))
@@ -126,7 +126,6 @@ def pretrain(
     applied = accelerate(method, default_device() if on_gpu else torch.device("cpu"), compile=options.compile)
     module = PretrainModule(method, store.sample_rate, seed, settings)
     synced = synchronise_batch_norm(method) if world > 1 and settings.sync_batchnorm else []
-    started = time.perf_counter()
     sigint = signal.getsignal(signal.SIGINT)
     try:
         trainer.fit(module, train_dataloaders=loader, ckpt_path=resume_from)
@@ -147,7 +146,7 @@ def pretrain(
     method.cpu()
     if applied["channels_last"]:
         method.to(memory_format=torch.contiguous_format)  # embedding and saving as usual
-    return PretrainResult(history.points, time.perf_counter() - started, trainer.global_step,
+    return PretrainResult(history.points, clock.seconds(), trainer.global_step,
                           trainer.global_rank, trainer.world_size, resumed_from_step, applied)
 
 

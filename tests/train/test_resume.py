@@ -17,12 +17,13 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+import torch
 from conftest import TINY_PROTOCOL
 
 from ssl_music_bench.data.multisource import ExcerptGrid, SourceBatchSampler
 from ssl_music_bench.data.sampler import ShardedBatchSampler
 from ssl_music_bench.evaluate.cache import cache_entries
-from ssl_music_bench.train.callbacks import RESUME_FILE, checkpoint_interval
+from ssl_music_bench.train.callbacks import RESUME_FILE, TrainingClock, checkpoint_interval
 
 KILLABLE_PLUGIN = '''
 """Test plugin: CLMR whose process kills itself (SIGKILL, or BENCH_TEST_KILL_SIGNAL) at training
@@ -84,6 +85,9 @@ def test_killed_pretraining_restarts_and_ends_with_the_same_record(tmp_path: Pat
     assert not list(checkpoints.glob("*/model.safetensors")), "a killed run must leave no final checkpoint"
     (resume_dir,) = checkpoints.glob("*.resume")
     assert (resume_dir / RESUME_FILE).is_file()
+    # the seconds trained before the kill, as the resume checkpoint keeps them for the record
+    seconds_before = torch.load(resume_dir / RESUME_FILE, weights_only=False)["callbacks"]["TrainingClock"]["seconds"]
+    assert seconds_before > 0
     assert not list(home.rglob("records/**/*.json")), "a killed run must write no record"
     listed = [(e.kind, e.about["method"]) for e in cache_entries(home)]
     assert ("resume", "killable-clmr") in listed  # `bench cache ls` shows the interrupted run
@@ -99,6 +103,7 @@ def test_killed_pretraining_restarts_and_ends_with_the_same_record(tmp_path: Pat
     assert got["pretraining"]["weights_sha256"] == expected["pretraining"]["weights_sha256"]
     assert got["pretraining"]["loss_curve"] == expected["pretraining"]["loss_curve"]
     assert got["pretraining"]["steps"] == expected["pretraining"]["steps"] == 6
+    assert got["pretraining"]["seconds"] >= seconds_before  # the whole training, not its last part
     assert got["metrics"] == expected["metrics"]
     assert got["valid_metrics"] == expected["valid_metrics"]
 
@@ -131,6 +136,22 @@ def test_interrupted_pretraining_says_so_and_the_next_run_resumes(
     assert restarted.returncode == 0, restarted.stderr[-3000:]
     record = only_record(home)["pretraining"]
     assert (record["resumed_from_step"], record["steps"]) == (resumed_from, 6)
+
+
+def test_training_clock_adds_the_seconds_of_the_run_it_resumed(monkeypatch: pytest.MonkeyPatch) -> None:
+    now = [100.0]
+    monkeypatch.setattr("ssl_music_bench.train.callbacks.time.perf_counter", lambda: now[0])
+    interrupted = TrainingClock()
+    interrupted.on_fit_start(None, None)
+    now[0] = 130.0  # 30 s of training, then the kill: the checkpoint keeps them
+    saved = interrupted.state_dict()
+    assert saved == {"seconds": 30.0}
+    resumed = TrainingClock()
+    now[0] = 500.0  # the restart, much later: the time between the runs is not training
+    resumed.load_state_dict(saved)
+    resumed.on_fit_start(None, None)
+    now[0] = 512.5
+    assert resumed.seconds() == 42.5
 
 
 def test_checkpoint_interval_gives_about_twenty_per_run() -> None:
