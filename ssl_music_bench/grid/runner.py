@@ -10,7 +10,9 @@ CUDA_VISIBLE_DEVICES. ``launcher="slurm"`` submits the same groups as a job arra
 
 A failed cell is reported with its reason and the grid goes on. Ctrl-C stops the grid: no new
 cell starts, the running `bench run` processes are interrupted (they keep nothing half-written)
-and the same command continues later.
+and the same command continues later. A SIGTERM (`kill`, a batch system's preemption) does the
+same and passes the SIGTERM on to the cells: without that, the grid died alone and the cells it
+had started went on training with nobody waiting for them (seen 2026-12-03).
 """
 
 from __future__ import annotations
@@ -28,7 +30,7 @@ from typing import Any
 
 from rich.console import Console
 
-from ssl_music_bench.errors import BenchError
+from ssl_music_bench.errors import BenchError, Terminated
 from ssl_music_bench.grid.cells import GridCell
 from ssl_music_bench.grid.progress import GridDisplay
 from ssl_music_bench.grid.worker import DONE, FAILED, SKIPPED, CellResult, cell_record_path, run_group
@@ -104,6 +106,7 @@ def run_grid(  # the contract of grid_api.md, plus the SLURM job parameters
                   + (f" ({jobs} per device on {len(slots)} devices)" if devices else f" ({jobs} at a time)"),
                   highlight=False)
     results: list[CellResult] = []  # filled as cells finish, so that a Ctrl-C still tells what was done
+    previous_handler = _terminate_on_sigterm()
     try:
         with GridDisplay(len(unique), len(outcome.skipped), console, enabled=progress) as display:
             if launcher == "slurm":
@@ -112,9 +115,26 @@ def run_grid(  # the contract of grid_api.md, plus the SLURM job parameters
                 run_on_slurm(groups, home, plugins, dict(slurm or {}), display, results)
             else:
                 _run_local(groups, home, plugins, jobs, slots, display, results)
-    except KeyboardInterrupt:
-        raise GridInterrupted(_settle(outcome, results, missing)) from None
+    except KeyboardInterrupt as stop:
+        stopped = GridTerminated if isinstance(stop, Terminated) else GridInterrupted
+        raise stopped(_settle(outcome, results, missing)) from None
+    finally:
+        if previous_handler is not None:
+            signal.signal(signal.SIGTERM, previous_handler)
     return _settle(outcome, results, missing)
+
+
+def _terminate_on_sigterm():  # the handler it replaced, or None where none was replaced
+    """A SIGTERM raises :class:`~ssl_music_bench.errors.Terminated` (a KeyboardInterrupt) in the
+    grid's main thread, so it stops the grid as a Ctrl-C does. Signal handlers can only be set
+    from the main thread; a grid run from another thread keeps Python's default."""
+    if threading.current_thread() is not threading.main_thread():
+        return None
+
+    def terminate(number: int, frame: object) -> None:
+        raise Terminated
+
+    return signal.signal(signal.SIGTERM, terminate)
 
 
 class GridInterrupted(KeyboardInterrupt):
@@ -123,6 +143,10 @@ class GridInterrupted(KeyboardInterrupt):
     def __init__(self, outcome: GridOutcome) -> None:
         super().__init__("the grid was interrupted")
         self.outcome = outcome
+
+
+class GridTerminated(GridInterrupted, Terminated):
+    """A SIGTERM stopped the grid; the CLI exits 143 instead of 130."""
 
 
 def _settle(outcome: GridOutcome, results: list[CellResult], missing: list[GridCell]) -> GridOutcome:
@@ -198,23 +222,24 @@ def _run_local(groups: list[list[GridCell]], home: Path, plugins: Sequence[str],
             finished, futures = wait(futures, timeout=0.5, return_when=FIRST_COMPLETED)
             for future in finished:
                 results += future.result()
-    except KeyboardInterrupt:
-        _stop(pool, futures, results)
+    except KeyboardInterrupt as stop:
+        _stop(pool, futures, results, signal.SIGTERM if isinstance(stop, Terminated) else signal.SIGINT)
         executor.shutdown(wait=True, cancel_futures=True)
         raise
     executor.shutdown(wait=True)
 
 
-def _stop(pool: _LocalPool, futures: set[Future], results: list[CellResult]) -> None:
-    """After a Ctrl-C: start no new cell, interrupt the running ones (a terminal's Ctrl-C already
-    reached them; a signal sent to the grid alone did not), and wait until they have stopped.
-    A second Ctrl-C kills them: `bench run` keeps nothing half-written even then."""
+def _stop(pool: _LocalPool, futures: set[Future], results: list[CellResult], number: int) -> None:
+    """After a Ctrl-C (or a SIGTERM): start no new cell, pass the signal ``number`` on to the
+    running ones (a terminal's Ctrl-C already reached them; a signal sent to the grid alone did
+    not), and wait until they have stopped. A second signal kills them: `bench run` keeps nothing
+    half-written even then."""
     pool.stopping.set()
     try:
         deadline = time.monotonic() + INTERRUPT_GRACE_S
         while pool.running() and time.monotonic() < deadline:
             time.sleep(0.1)
-        pool.signal_all(signal.SIGINT)
+        pool.signal_all(number)
         for future in futures:
             results += future.result()
     except KeyboardInterrupt:

@@ -116,7 +116,11 @@ def test_a_failed_cell_is_reported_the_grid_goes_on_and_status_agrees(tmp_path: 
     assert "# failed: broken-clmr effnet synth-genre seed 0: RuntimeError: boom" in status.stdout
 
 
-def test_ctrl_c_stops_the_grid_and_every_cell_it_started(tmp_path: Path, files) -> None:
+@pytest.mark.parametrize(("signal_number", "status"), [(signal.SIGINT, 130), (signal.SIGTERM, 143)])
+def test_ctrl_c_or_sigterm_stops_the_grid_and_every_cell_it_started(
+        tmp_path: Path, files, signal_number: int, status: int) -> None:
+    """A SIGTERM (`kill`, a batch system's preemption) used to end the grid alone: its cells went
+    on training, orphaned (seen 2026-12-03). Both signals must reach every cell it started."""
     home, mark = tmp_path / "home", tmp_path / "training"
     environment = {**os.environ, "BENCH_TEST_MARK": str(mark), "BENCH_TEST_STEP_SECONDS": "5"}
     # SIGINT at its default, as in a terminal's foreground job (a test run in a script's
@@ -129,13 +133,13 @@ def test_ctrl_c_stops_the_grid_and_every_cell_it_started(tmp_path: Path, files) 
     while not mark.exists() and grid.poll() is None and time.monotonic() < deadline:
         time.sleep(0.1)
     assert mark.exists(), "the cell never started training"
-    os.kill(grid.pid, signal.SIGINT)
+    os.kill(grid.pid, signal_number)
     try:
         _, stderr = grid.communicate(timeout=120)
     except subprocess.TimeoutExpired:
         os.killpg(grid.pid, signal.SIGKILL)
-        raise AssertionError("bench grid hung after Ctrl-C")
-    assert grid.returncode == 130, stderr[-3000:]
+        raise AssertionError(f"bench grid hung after signal {signal_number}")
+    assert grid.returncode == status, stderr[-3000:]
     assert "grid interrupted: 0 cells done now" in stderr and "1 left" in stderr
     with pytest.raises(ProcessLookupError):  # no `bench run` outlived the grid
         os.killpg(grid.pid, 0)
