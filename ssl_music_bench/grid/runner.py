@@ -174,14 +174,21 @@ class _LocalPool:
 
     def __init__(self) -> None:
         self.stopping = threading.Event()
+        self._stop_signal: int = signal.SIGINT
         self._lock = threading.Lock()
         self._processes: set[subprocess.Popen] = set()
+
+    def stop(self, number: int) -> None:
+        """Start no new cell; one that a worker was already starting gets signal ``number`` too."""
+        with self._lock:
+            self._stop_signal = number
+            self.stopping.set()
 
     def started(self, process: subprocess.Popen) -> None:
         with self._lock:
             self._processes.add(process)
-            if self.stopping.is_set():  # started while the grid was being stopped
-                process.send_signal(signal.SIGINT)
+            if self.stopping.is_set():  # started while the grid was being stopped: the same signal
+                process.send_signal(self._stop_signal)
 
     def running(self) -> list[subprocess.Popen]:
         with self._lock:
@@ -234,7 +241,7 @@ def _stop(pool: _LocalPool, futures: set[Future], results: list[CellResult], num
     running ones (a terminal's Ctrl-C already reached them; a signal sent to the grid alone did
     not), and wait until they have stopped. A second signal kills them: `bench run` keeps nothing
     half-written even then."""
-    pool.stopping.set()
+    pool.stop(number)
     try:
         deadline = time.monotonic() + INTERRUPT_GRACE_S
         while pool.running() and time.monotonic() < deadline:

@@ -1,13 +1,18 @@
 """A worker's pieces without running a cell: its environment (its share of the threads, its GPU),
-the one-paragraph reason of a failed `bench run`, and the command line it starts."""
+the one-paragraph reason of a failed `bench run`, the command line it starts, and the signal a cell
+gets when it starts while the grid is being stopped."""
 
 from __future__ import annotations
 
+import signal
+import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from ssl_music_bench.grid import GridCell
-from ssl_music_bench.grid.runner import threads_per_worker
+from ssl_music_bench.grid.runner import _LocalPool, threads_per_worker
 from ssl_music_bench.grid.worker import cell_command, failure_reason, worker_environment
 
 CELL = GridCell("random-init", "effnet", "synth-genre", 0, "cpu")
@@ -44,3 +49,17 @@ def test_a_sigkill_is_explained_as_the_likely_out_of_memory_kill(tmp_path: Path)
     assert reason.startswith("killed by SIGKILL (signal 9), which the kernel's out-of-memory killer sends")
     assert "fewer --jobs, a smaller batch" in reason and reason.endswith("it was at: pretraining clmr + samplecnn for 1 steps")
     assert failure_reason(CELL, tmp_path, -9, "", 0.0).endswith("it was at: before any output")
+
+
+@pytest.mark.parametrize("number", [signal.SIGINT, signal.SIGTERM])
+def test_a_cell_that_starts_while_the_grid_stops_gets_the_signal_that_stops_the_grid(number: int) -> None:
+    # a SIGTERM'd grid must not leave a cell that started in that instant to finish as if Ctrl-C'd
+    pool = _LocalPool()
+    pool.stop(number)
+    assert pool.stopping.is_set()
+    process = subprocess.Popen(["sleep", "30"])
+    try:
+        pool.started(process)
+        assert process.wait(timeout=10) == -number
+    finally:
+        process.kill()

@@ -85,7 +85,9 @@ def test_killed_pretraining_restarts_and_ends_with_the_same_record(tmp_path: Pat
     assert not list(checkpoints.glob("*/model.safetensors")), "a killed run must leave no final checkpoint"
     (resume_dir,) = checkpoints.glob("*.resume")
     assert (resume_dir / RESUME_FILE).is_file()
-    # the seconds trained before the kill, as the resume checkpoint keeps them for the record
+    # the seconds trained before the kill, as the resume checkpoint keeps them for the record;
+    # weights_only=False because a Lightning checkpoint holds non-tensor state, and this file is the
+    # test's own `bench run`'s, not one from outside
     seconds_before = torch.load(resume_dir / RESUME_FILE, weights_only=False)["callbacks"]["TrainingClock"]["seconds"]
     assert seconds_before > 0
     assert not list(home.rglob("records/**/*.json")), "a killed run must write no record"
