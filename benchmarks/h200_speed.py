@@ -25,8 +25,9 @@ B. **bench speed** (``bench_speed/speed.json`` and ``speed.md``): the command th
    the table, the roofline with measured / bound, the chain's share, the embedding rates.
 C. **compilation** (``compile.json``), for ``--compile-pairs`` only (compiling one pair took 2-3
    minutes on an H100): ``torch.compile(mode="reduce-overhead")`` (inductor + CUDA graphs) of
-   the encoder, alone and with the static chain compiled too (by inductor, which refused the
-   chain's complex FFT arithmetic on the CPU, or as plain CUDA graphs, ``backend="cudagraphs"``),
+   the encoder, alone and with the static chain compiled too (by inductor, which compiles it on
+   a CPU since the chain's two inductor failures were removed, or as plain CUDA graphs of the
+   eager kernels, ``backend="cudagraphs"``),
    against the baseline, interleaved as in A; the warm-up's seconds are the compile time; a
    variant that fails to compile is listed under "failed" with its error.
 
@@ -135,8 +136,8 @@ def eager_kept(method: Any, step: TrainingStep) -> dict[str, Any] | None:
 
 def compiled(chain: str | None) -> Variant:
     """The encoder compiled with inductor and CUDA graphs; ``chain``: how the static chain is
-    compiled too ("inductor": reduce-overhead; "cudagraphs": graphs of the eager kernels, for when
-    inductor refuses its complex FFT arithmetic, as it did on the CPU), or None to leave it eager."""
+    compiled too ("inductor": reduce-overhead, fused kernels, whose random draws did not match
+    eager's on a CPU; "cudagraphs": graphs of the eager kernels), or None to leave it eager."""
     def apply(method: Any, step: TrainingStep) -> dict[str, Any] | None:
         applied: dict[str, Any] = {"compile": "reduce-overhead"}
         if chain is not None:

@@ -81,10 +81,11 @@ def static_shapes(enabled: bool = True) -> Iterator[None]:
     draws and waits for the device at every such read, so the chain can be neither captured in
     a CUDA graph nor compiled into one graph, and on a GPU each wait stalls the launch queue.
     Static shapes cost the work of the rows whose coin said no (pitch and reverb p = 0.6: 1.7x
-    their arithmetic), which a GPU that is launch-bound at CLMR's batch does not notice; a CPU
-    does; ``CLMRAugment(static_shapes=True)`` asks for it. Each chosen row's result is the
-    subset path's up to floating-point rounding (tests/augment/test_static_shapes.py): every
-    transform already computes a row independently of the other rows of its batch.
+    their arithmetic), which a GPU that is launch-bound at CLMR's batch may not notice; a CPU
+    does (the whole chain ran 2.8-3.6x slower on 2 threads, docs/PERFORMANCE.md);
+    ``CLMRAugment(static_shapes=True)`` asks for it. Each chosen row's result is the subset
+    path's up to floating-point rounding (tests/augment/test_static_shapes.py): every transform
+    already computes a row independently of the other rows of its batch.
     """
     global _static
     before, _static = _static, enabled
@@ -102,7 +103,7 @@ def shapes_are_static() -> bool:
 def apply_to(
     wave: Tensor,
     mask: Tensor,
-    fn: Callable[[Tensor, Tensor], Tensor],
+    fn: Callable[[Tensor, Tensor | slice], Tensor],
     sort_by: Tensor | None = None,
     chunk_samples: int | None = CPU_CHUNK_SAMPLES,
 ) -> Tensor:
@@ -111,17 +112,20 @@ def apply_to(
     Why a subset and not ``torch.where(mask, fn(wave), wave)``: pitch and reverb cost most of
     the chain and run with p = 0.6, noise with p = 0.01; computing them only for the chosen
     rows saves that work. ``fn`` receives the selected rows and their indices (so that it can
-    pick the matching per-example parameters) and must keep the shape. On CPU the rows are
-    processed in chunks of about ``chunk_samples`` samples (a loop over chunks, not over
-    clips; None: the whole batch at once, for transforms whose per-call work is shared by the
-    rows, like the reverb's parameter-free tables); ``sort_by`` (B,) groups rows with similar
-    values into the same chunk, for transforms whose cost follows the chunk's largest
-    parameter (the pitch shift's longest stretch). Inside :func:`static_shapes`: ``fn`` on
+    pick the matching per-example parameters with ``param[rows]``; ``slice(None)`` for every
+    row) and must keep the shape. On CPU the rows are processed in chunks of about
+    ``chunk_samples`` samples (a loop over chunks, not over clips; None: the whole batch at
+    once, for transforms whose per-call work is shared by the rows, like the reverb's
+    parameter-free tables); ``sort_by`` (B,) groups rows with similar values into the same
+    chunk, for transforms whose cost follows the chunk's largest parameter (the pitch shift's
+    longest stretch). Inside :func:`static_shapes`: ``fn`` on
     every row at once, then ``torch.where`` (no chunks, no device-to-host read).
     """
     if _static:
-        every = torch.arange(wave.shape[0], device=wave.device)
-        return torch.where(mask[:, None], fn(wave, every).to(wave.dtype), wave)
+        # every row as ``slice(None)``, not an index tensor: the parameters are then read as
+        # views, with no gather, and inductor's CPU code generation, which failed on an
+        # arange-indexed read fused with a reduction (the noise's std), has nothing to fuse
+        return torch.where(mask[:, None], fn(wave, slice(None)).to(wave.dtype), wave)
     rows = mask.nonzero().squeeze(1)
     if rows.numel() == 0:
         return wave

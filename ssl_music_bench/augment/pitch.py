@@ -67,8 +67,16 @@ def nearest_peak(magnitude: Tensor) -> Tensor:
     offset from it, so each partial stays one coherent lobe.
     """
     shape = magnitude.shape
-    flat = magnitude.reshape(-1, 1, shape[-1])
-    pointer = torch.nn.functional.max_pool1d(flat, 5, stride=1, padding=2, return_indices=True)[1][:, 0]
+    flat = magnitude.reshape(-1, shape[-1])
+    if shapes_are_static():
+        # The same pointers (argmax, like max pooling, keeps the first of equal maxima), in a
+        # form inductor compiles: reading max_pool1d's indices as gather indices stops its code
+        # generation (an InductorError in index simplification, torch 2.11); eager max pooling
+        # is about 25 % faster on CPU, so the default path keeps it.
+        windows = torch.nn.functional.pad(flat, (2, 2), value=-math.inf).unfold(1, 5, 1)
+        pointer = windows.argmax(2) + torch.arange(-2, shape[-1] - 2, device=flat.device)
+    else:
+        pointer = torch.nn.functional.max_pool1d(flat[:, None], 5, stride=1, padding=2, return_indices=True)[1][:, 0]
     peak = pointer
     for _ in range(3):
         peak = pointer.gather(1, peak)
