@@ -82,7 +82,7 @@ def static_shapes(enabled: bool = True) -> Iterator[None]:
     a CUDA graph nor compiled into one graph, and on a GPU each wait stalls the launch queue.
     Static shapes cost the work of the rows whose coin said no (pitch and reverb p = 0.6: 1.7x
     their arithmetic), which a GPU that is launch-bound at CLMR's batch may not notice; a CPU
-    does (the whole chain ran 2.8-3.6x slower on 2 threads, docs/PERFORMANCE.md);
+    does (the whole chain ran 2-3.6x slower on 2 threads, docs/PERFORMANCE.md);
     ``CLMRAugment(static_shapes=True)`` asks for it. Each chosen row's result is the subset
     path's up to floating-point rounding (tests/augment/test_static_shapes.py): every transform
     already computes a row independently of the other rows of its batch.
@@ -118,8 +118,8 @@ def apply_to(
     once, for transforms whose per-call work is shared by the rows, like the reverb's
     parameter-free tables); ``sort_by`` (B,) groups rows with similar values into the same
     chunk, for transforms whose cost follows the chunk's largest parameter (the pitch shift's
-    longest stretch). Inside :func:`static_shapes`: ``fn`` on
-    every row at once, then ``torch.where`` (no chunks, no device-to-host read).
+    longest stretch). Inside :func:`static_shapes`: ``fn`` on every row at once, then
+    ``torch.where`` (no chunks, no device-to-host read).
     """
     if _static:
         # every row as ``slice(None)``, not an index tensor: the parameters are then read as
