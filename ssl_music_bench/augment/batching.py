@@ -82,7 +82,7 @@ def static_shapes(enabled: bool = True) -> Iterator[None]:
     a CUDA graph nor compiled into one graph, and on a GPU each wait stalls the launch queue.
     Static shapes cost the work of the rows whose coin said no (pitch and reverb p = 0.6: 1.7x
     their arithmetic), which a GPU that is launch-bound at CLMR's batch may not notice; a CPU
-    does (the whole chain ran 2-3.6x slower on 2 threads, docs/PERFORMANCE.md);
+    does (the whole chain ran 1.8-3.6x slower on 2 threads, docs/PERFORMANCE.md);
     ``CLMRAugment(static_shapes=True)`` asks for it. Each chosen row's result is the subset
     path's up to floating-point rounding (tests/augment/test_static_shapes.py): every transform
     already computes a row independently of the other rows of its batch.
