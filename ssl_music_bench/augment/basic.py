@@ -68,7 +68,7 @@ def white_noise(
     # coins (ssl_music_bench/train/distributed.py).
     noise = draw(batch, lambda n: torch.randn((n, wave.shape[1]), device=wave.device, generator=generator))
 
-    def add_noise(rows_wave: Tensor, rows: Tensor) -> Tensor:
+    def add_noise(rows_wave: Tensor, rows: Tensor | slice) -> Tensor:
         std = rows_wave.std(dim=1, keepdim=True) * ratio[rows, None]
         return rows_wave + noise[rows].to(wave.dtype) * std
 
